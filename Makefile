@@ -1,0 +1,59 @@
+# Two commands for everyone:  `make docs` builds the site, `make test` runs every test.
+# Each sets itself up: it creates .venv with $(PYTHON) if missing and installs the
+# pinned requirements and lsm (editable) once; later runs reuse it.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+READY  := $(VENV)/.lsm-ready
+LAB    := $(VENV)/.lsm-lab-ready
+PYTEST_ARGS ?=
+export NO_MKDOCS_2_WARNING := 1
+NOTEBOOKS := $(wildcard notebooks/*.ipynb)
+
+.PHONY: help setup test unit docs serve notebooks lab clean
+
+help:
+	@echo "make test       unit tests + strict nbval over every notebook + mkdocs build --strict"
+	@echo "make docs       build the site from the notebooks' stored outputs into site/"
+	@echo "make serve      browse the site on http://127.0.0.1:8000"
+	@echo "make notebooks  re-execute every notebook and store its outputs (then nbval holds them)"
+	@echo "make lab        JupyterLab for editing notebooks (optional extra)"
+	@echo "make clean      remove .venv, site/ and caches"
+
+$(READY): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "lsm needs Python 3.10 or newer: run make PYTHON=python3.11 ...")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+setup: $(READY)
+
+test: $(READY)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m mkdocs build --strict --quiet --site-dir site
+
+unit: $(READY)
+	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+
+docs: $(READY)
+	$(BIN)/python -m mkdocs build --strict --site-dir site
+
+serve: $(READY)
+	$(BIN)/python -m mkdocs serve --dev-addr 127.0.0.1:8000
+
+notebooks: $(READY)
+	$(BIN)/python -m jupyter nbconvert --log-level WARN --to notebook --execute --inplace \
+		--ExecutePreprocessor.record_timing=False --ExecutePreprocessor.timeout=600 $(NOTEBOOKS)
+
+$(LAB): $(READY) requirements-lab.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-lab.txt
+	@touch $@
+
+lab: $(LAB)
+	$(BIN)/python -m jupyter lab notebooks/
+
+clean:
+	rm -rf $(VENV) site build .pytest_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,33 @@
+"""lsm: softmax, the max-shift trick and log_softmax, derived, verified and timed.
+
+Forward formulas (naive and stable), hand-derived backward passes, losses and
+explicit Jacobians. Every function takes PyTorch tensors of any shape; the
+reduction ``dim`` is always required.
+"""
+
+from .jacobians import log_softmax_jacobian, softmax_jacobian
+from .log_sigmoid import log_sigmoid, log_sigmoid_backward
+from .log_softmax import log_softmax, log_softmax_backward
+from .logsumexp import logsumexp, logsumexp_backward
+from .losses import cross_entropy, nll_loss
+from .naive import naive_log_softmax, naive_softmax
+from .softmax import softmax, softmax_backward
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "naive_softmax",
+    "naive_log_softmax",
+    "softmax",
+    "log_softmax",
+    "logsumexp",
+    "log_sigmoid",
+    "softmax_backward",
+    "log_softmax_backward",
+    "logsumexp_backward",
+    "log_sigmoid_backward",
+    "softmax_jacobian",
+    "log_softmax_jacobian",
+    "nll_loss",
+    "cross_entropy",
+]

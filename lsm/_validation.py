@@ -1,0 +1,73 @@
+"""Input checks shared by every public function: say what is wrong and how to fix it.
+
+Nothing here converts anything silently: a value is either accepted as it is,
+or rejected with an exception whose message names the problem and the fix.
+"""
+
+from __future__ import annotations
+
+import torch
+
+HALF_DTYPES = (torch.float16, torch.bfloat16)
+
+
+def require_tensor(x: object, name: str, fn: str) -> torch.Tensor:
+    """Return ``x`` if it is a tensor, else raise TypeError."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(
+            f"lsm.{fn}: `{name}` must be a torch.Tensor, got {type(x).__name__}. "
+            f"Wrap it first, for example torch.tensor({name}, dtype=torch.float32)."
+        )
+    return x
+
+
+def require_float_dtype(dtype: object, fn: str) -> torch.dtype:
+    """Return ``dtype`` if it is a real floating-point torch.dtype, else raise TypeError."""
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(
+            f"lsm.{fn}: dtype= must be a floating-point torch.dtype such as torch.float32, "
+            f"got {dtype!r}."
+        )
+    return dtype
+
+
+def as_floating(x: object, name: str, fn: str, dtype: object = None) -> torch.Tensor:
+    """Check ``x`` and apply ``dtype=`` the way torch does: cast first, then compute.
+
+    Without ``dtype=`` an integer, bool or complex tensor is refused rather than
+    promoted, so that the caller decides which precision the result has.
+    """
+    x = require_tensor(x, name, fn)
+    if dtype is not None:
+        return x.to(require_float_dtype(dtype, fn))
+    if not x.dtype.is_floating_point:
+        raise TypeError(
+            f"lsm.{fn}: `{name}` has dtype {x.dtype}, but {fn} needs a real floating-point "
+            f"tensor. Pass dtype=torch.float32 (or float64) to choose the precision, "
+            f"or convert with {name}.float()."
+        )
+    return x
+
+
+def normalize_dim(dim: object, ndim: int, fn: str) -> int:
+    """Return ``dim`` as a non-negative index, checking type and range like torch.
+
+    A 0-dim tensor counts as having one dimension, so dims -1 and 0 are valid for it.
+    """
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        raise TypeError(
+            f"lsm.{fn}: dim must be an int, got {dim!r}. lsm has no implicit dim: "
+            f"name the axis to normalise, for example dim=-1 for the last one."
+        )
+    rank = max(ndim, 1)
+    if not -rank <= dim < rank:
+        raise IndexError(
+            f"lsm.{fn}: dim={dim} is out of range for a tensor with {ndim} dimension"
+            f"{'' if ndim == 1 else 's'}; valid dims are {-rank}..{rank - 1}."
+        )
+    return dim % rank
+
+
+def compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype a computation runs in: float32 for float16/bfloat16, as torch does."""
+    return torch.float32 if dtype in HALF_DTYPES else dtype

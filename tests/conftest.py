@@ -1,0 +1,25 @@
+"""Shared test settings: one deterministic hypothesis profile for every run.
+
+``derandomize=True`` makes hypothesis draw the same examples on every machine and
+every run (the seed is derived from the test's source), and ``database=None``
+keeps it from replaying failures saved by an earlier run, so a CI result depends
+on the code alone. LSM_HYPOTHESIS_EXAMPLES raises or lowers the example count.
+"""
+
+import os
+
+import torch
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "lsm",
+    max_examples=int(os.environ.get("LSM_HYPOTHESIS_EXAMPLES", "500")),
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("lsm")
+
+# Small tensors: one thread is faster and makes the reduction order fixed.
+torch.set_num_threads(1)

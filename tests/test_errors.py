@@ -1,0 +1,149 @@
+"""Every error path: the exception type and the words that tell the user what to do."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import torch
+
+import lsm
+
+REDUCING = [lsm.softmax, lsm.log_softmax, lsm.logsumexp, lsm.naive_softmax, lsm.naive_log_softmax]
+ALL_FORWARD = REDUCING + [lambda x, dim=0, **kw: lsm.log_sigmoid(x, **kw)]
+
+
+@pytest.mark.parametrize("fn", ALL_FORWARD)
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.uint8, torch.bool])
+def test_integer_and_bool_tensors_are_refused(fn, dtype):
+    x = torch.tensor([1, 0, 1]).to(dtype)
+    with pytest.raises(TypeError, match=re.escape(f"has dtype {dtype}")) as info:
+        fn(x, 0)
+    assert "dtype=torch.float32" in str(info.value) and "x.float()" in str(info.value)
+
+
+@pytest.mark.parametrize("fn", ALL_FORWARD)
+def test_integer_tensors_are_accepted_with_dtype(fn):
+    x = torch.tensor([1, 2, 3])
+    assert fn(x, 0, dtype=torch.float64).dtype == torch.float64
+
+
+@pytest.mark.parametrize("fn", ALL_FORWARD)
+def test_complex_tensors_are_refused(fn):
+    with pytest.raises(TypeError, match="real floating-point tensor"):
+        fn(torch.tensor([1 + 1j, 2 + 0j]), 0)
+
+
+@pytest.mark.parametrize("fn", ALL_FORWARD)
+@pytest.mark.parametrize("bad", [[1.0, 2.0], 3.0, None, "abc"])
+def test_non_tensors_are_refused(fn, bad):
+    with pytest.raises(TypeError, match=re.escape(f"`x` must be a torch.Tensor, got {type(bad).__name__}")) as info:
+        fn(bad, 0)
+    assert "torch.tensor(" in str(info.value)
+
+
+@pytest.mark.parametrize("fn", ALL_FORWARD)
+@pytest.mark.parametrize("dtype", [torch.int64, "float32", float])
+def test_dtype_argument_must_be_a_floating_torch_dtype(fn, dtype):
+    with pytest.raises(TypeError, match="dtype= must be a floating-point torch.dtype"):
+        fn(torch.tensor([1.0]), 0, dtype=dtype)
+
+
+@pytest.mark.parametrize("fn", REDUCING)
+@pytest.mark.parametrize(
+    "shape,dim,valid",
+    [((2, 3), 2, "-2..1"), ((2, 3), -3, "-2..1"), ((4,), 1, "-1..0"), ((), 1, "-1..0"), ((2, 3, 4), 5, "-3..2")],
+)
+def test_dim_out_of_range(fn, shape, dim, valid):
+    with pytest.raises(IndexError, match=re.escape(f"dim={dim} is out of range")) as info:
+        fn(torch.zeros(shape), dim)
+    assert f"valid dims are {valid}" in str(info.value)
+
+
+@pytest.mark.parametrize("fn", REDUCING)
+@pytest.mark.parametrize("dim", [None, 1.0, (0, 1), True])
+def test_dim_must_be_an_int(fn, dim):
+    with pytest.raises(TypeError, match="dim must be an int") as info:
+        fn(torch.zeros(2, 3), dim)
+    assert "no implicit dim" in str(info.value)
+
+
+@pytest.mark.parametrize("fn", REDUCING)
+def test_dim_is_required(fn):
+    with pytest.raises(TypeError):
+        fn(torch.zeros(2, 3))
+
+
+def test_keepdim_must_be_a_bool():
+    with pytest.raises(TypeError, match="keepdim must be True or False"):
+        lsm.logsumexp(torch.zeros(2), 0, 1)
+
+
+@pytest.mark.parametrize("fn", [lsm.softmax_jacobian, lsm.log_softmax_jacobian])
+def test_jacobians_need_a_vector(fn):
+    with pytest.raises(ValueError, match="0-dimensional; pass a vector of shape"):
+        fn(torch.tensor(1.0))
+    with pytest.raises(TypeError, match="has dtype torch.int64"):
+        fn(torch.tensor([1, 2]))
+
+
+# ---- losses ---------------------------------------------------------------------------------
+
+LOSSES = [(lsm.nll_loss, "log_probs"), (lsm.cross_entropy, "logits")]
+
+
+@pytest.mark.parametrize("loss,name", LOSSES)
+def test_loss_target_of_wrong_shape(loss, name):
+    scores = torch.zeros(2, 3)
+    with pytest.raises(ValueError, match=re.escape("target has shape (3,), but")) as info:
+        loss(scores, torch.tensor([0, 1, 2]))
+    message = str(info.value)
+    assert f"`{name}` of shape (2, 3) needs a target of shape (2,)" in message
+    with pytest.raises(ValueError, match=re.escape("needs a target of shape (2, 5)")):
+        loss(torch.zeros(2, 3, 5), torch.zeros(2, 4, dtype=torch.long))
+    with pytest.raises(ValueError, match=re.escape("needs a target of shape ()")):
+        loss(torch.zeros(3), torch.tensor([1]))
+
+
+@pytest.mark.parametrize("loss,name", LOSSES)
+@pytest.mark.parametrize("bad", [3, 7, -1, -5])
+def test_loss_class_out_of_range(loss, name, bad):
+    with pytest.raises(ValueError, match=re.escape(f"target holds class {bad}, but `{name}` has 3 classes")) as info:
+        loss(torch.zeros(2, 3), torch.tensor([0, bad]))
+    assert "valid class indices are 0..2" in str(info.value)
+
+
+@pytest.mark.parametrize("loss,name", LOSSES)
+def test_loss_target_must_hold_integers(loss, name):
+    for dtype in (torch.float32, torch.bool):
+        with pytest.raises(TypeError, match=re.escape(f"target has dtype {dtype}, but it must hold integer class indices")):
+            loss(torch.zeros(2, 3), torch.zeros(2, dtype=dtype))
+
+
+@pytest.mark.parametrize("loss,name", LOSSES)
+def test_loss_scores_must_be_floating(loss, name):
+    with pytest.raises(TypeError, match=re.escape(f"`{name}` has dtype torch.int64, but it must be floating point")):
+        loss(torch.zeros(2, 3, dtype=torch.long), torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="0-dimensional; it needs a class dimension"):
+        loss(torch.tensor(1.0), torch.tensor(0))
+
+
+@pytest.mark.parametrize("loss,name", LOSSES)
+def test_loss_non_tensors(loss, name):
+    with pytest.raises(TypeError, match=re.escape(f"`{name}` must be a torch.Tensor, got list")):
+        loss([[0.0, 1.0]], torch.tensor([0]))
+    with pytest.raises(TypeError, match=re.escape("`target` must be a torch.Tensor, got list")):
+        loss(torch.zeros(1, 2), [0])
+
+
+@pytest.mark.parametrize("loss,name", LOSSES)
+def test_loss_bad_reduction_weight_and_ignore_index(loss, name):
+    scores, target = torch.zeros(2, 3), torch.tensor([0, 1])
+    with pytest.raises(ValueError, match="reduction='avg' is not one of 'mean', 'sum', 'none'"):
+        loss(scores, target, reduction="avg")
+    with pytest.raises(ValueError, match=re.escape("weight has shape (2,), but needs one entry per class: shape (3,)")):
+        loss(scores, target, weight=torch.ones(2))
+    with pytest.raises(TypeError, match="weight has dtype torch.float64"):
+        loss(scores, target, weight=torch.ones(3, dtype=torch.float64))
+    with pytest.raises(TypeError, match="ignore_index must be an int"):
+        loss(scores, target, ignore_index=None)
