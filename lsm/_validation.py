@@ -6,6 +6,8 @@ or rejected with an exception whose message names the problem and the fix.
 
 from __future__ import annotations
 
+import operator
+
 import torch
 
 HALF_DTYPES = (torch.float16, torch.bfloat16)
@@ -54,11 +56,15 @@ def normalize_dim(dim: object, ndim: int, fn: str) -> int:
 
     A 0-dim tensor counts as having one dimension, so dims -1 and 0 are valid for it.
     """
-    if isinstance(dim, bool) or not isinstance(dim, int):
+    try:
+        if isinstance(dim, bool):
+            raise TypeError
+        dim = operator.index(dim)  # int, numpy integer, integer 0-dim tensor
+    except TypeError:
         raise TypeError(
             f"lsm.{fn}: dim must be an int, got {dim!r}. lsm has no implicit dim: "
             f"name the axis to normalise, for example dim=-1 for the last one."
-        )
+        ) from None
     rank = max(ndim, 1)
     if not -rank <= dim < rank:
         raise IndexError(

@@ -69,6 +69,15 @@ def test_dim_must_be_an_int(fn, dim):
 
 
 @pytest.mark.parametrize("fn", REDUCING)
+def test_integer_like_dims_are_accepted(fn):
+    import numpy as np
+
+    x = torch.zeros(2, 3)
+    for dim in (np.int64(1), torch.tensor(1)):
+        torch.testing.assert_close(fn(x, dim), fn(x, 1))
+
+
+@pytest.mark.parametrize("fn", REDUCING)
 def test_dim_is_required(fn):
     with pytest.raises(TypeError):
         fn(torch.zeros(2, 3))
