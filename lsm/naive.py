@@ -2,7 +2,8 @@ r"""The textbook formulas, computed literally. Kept on purpose: they overflow an
 
 Every operation runs in the input's own dtype (torch rounds each op's result to it),
 with no shift, so :math:`e^{x}` overflows to ``inf`` once :math:`x > \log(\text{max})`
-of the format and underflows to 0 once :math:`x < \log(\text{smallest subnormal})`.
+of the format and underflows to 0 once :math:`x \le \log(\text{smallest subnormal} / 2)`
+(notebook 2 derives both thresholds).
 Compare :func:`lsm.softmax` and :func:`lsm.log_softmax`.
 """
 
