@@ -11,10 +11,12 @@ PYTEST_ARGS ?=
 export NO_MKDOCS_2_WARNING := 1
 NOTEBOOKS := $(wildcard notebooks/*.ipynb)
 
-.PHONY: help setup test unit docs serve notebooks lab clean
+.PHONY: help setup test unit site-test docs serve notebooks lab clean
 
 help:
-	@echo "make test       unit tests + strict nbval over every notebook + mkdocs build --strict"
+	@echo "make test       unit tests + strict nbval over every notebook + the site (built strictly,"
+	@echo "                every page checked in headless Chromium) + mkdocs build --strict into site/"
+	@echo "make site-test  only the site checks (tests/test_site.py; screenshots in artifacts/site/)"
 	@echo "make docs       build the site from the notebooks' stored outputs into site/"
 	@echo "make serve      browse the site on http://127.0.0.1:8000"
 	@echo "make notebooks  re-execute every notebook and store its outputs (then nbval holds them)"
@@ -30,12 +32,18 @@ $(READY): requirements.txt pyproject.toml
 
 setup: $(READY)
 
+# tests/test_site.py builds the site itself and loads every page in headless Chromium (skipped,
+# with the install command, where there is none; .ci/run installs it). The last line leaves the
+# published site in site/.
 test: $(READY)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(BIN)/python -m mkdocs build --strict --quiet --site-dir site
 
+site-test: $(READY)
+	$(BIN)/python -m pytest -n0 tests/test_site.py $(PYTEST_ARGS)
+
 unit: $(READY)
-	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests --ignore=tests/test_site.py $(PYTEST_ARGS)
 
 docs: $(READY)
 	$(BIN)/python -m mkdocs build --strict --site-dir site
@@ -55,5 +63,5 @@ lab: $(LAB)
 	$(BIN)/python -m jupyter lab notebooks/
 
 clean:
-	rm -rf $(VENV) site build .pytest_cache .hypothesis
+	rm -rf $(VENV) site build .pytest_cache .hypothesis .cache/mkdocs-jupyter artifacts/site
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

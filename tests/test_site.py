@@ -1,0 +1,421 @@
+"""The published site: built strictly, complete, offline, and rendered correctly in a browser.
+
+A module fixture builds the site (``mkdocs build --strict``) into a temporary folder. The static
+tests read the built HTML. The browser tests serve it on 127.0.0.1 and load every page in
+headless Chromium, driven over the DevTools protocol (tests/chromium_cdp.py), and check that
+every formula is typeset without a MathJax error, that every plot loads, that no request fails
+or leaves the site, and that the console stays clean. A full-page screenshot of each page goes
+to artifacts/site/ (gitignored) for a human to look at.
+
+Chromium comes from the system (Debian: ``apt-get install chromium``; $LSM_CHROMIUM names
+another binary). Without one the browser tests are skipped, unless $LSM_REQUIRE_BROWSER is set,
+as .ci/run sets it: then they fail.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import http.server
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from chromium_cdp import Chromium, find_chromium
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+MARKDOWN_PAGES = sorted(p.relative_to(ROOT / "docs") for p in (ROOT / "docs").rglob("*.md"))
+SCREENSHOTS = ROOT / "artifacts" / "site"
+MATHJAX_VERSION = "3.2.2"  # docs/vendor/mathjax/SOURCE.txt
+INSTALL_HINT = (
+    "no Chromium found: install it (Debian/Ubuntu: sudo apt-get install chromium) "
+    "or point $LSM_CHROMIUM at a Chrome/Chromium binary"
+)
+
+
+def page_url(source: Path) -> str:
+    """The site URL (relative, directory style) of a docs/ Markdown page or a notebook."""
+    if source.suffix == ".ipynb":
+        return f"notebooks/{source.stem}/"
+    stem = source.with_suffix("").as_posix()
+    return "" if stem == "index" else (stem[: -len("/index")] if stem.endswith("/index") else stem) + "/"
+
+
+PAGES = [page_url(p) for p in MARKDOWN_PAGES] + [page_url(p) for p in NOTEBOOKS]
+
+
+def html_of(site: Path, url: str) -> BeautifulSoup:
+    return BeautifulSoup((site / url / "index.html").read_text(encoding="utf-8"), "html.parser")
+
+
+# -- counting what the sources contain ----------------------------------------------------------
+_CODE = re.compile(r"^(```|~~~).*?^\1[^\n]*$|(`+)(?!`).+?(?<!`)\2(?!`)", re.M | re.S)
+_DISPLAY = re.compile(r"\$\$.+?\$\$|\\\[.+?\\\]|\\begin\{([a-zA-Z*]+)\}.+?\\end\{\1\}", re.S)
+_INLINE = re.compile(r"\$(?:[^$\n]|\n(?![ \t]*\n))+?\$|\\\(.+?\\\)", re.S)
+
+
+def count_tex(markdown: str) -> int:
+    """How many formulas MathJax finds in a notebook's markdown: $$, \\[ \\], environments,
+    then $ and \\( \\); code spans and fences are skipped, as MathJax skips <code> and <pre>."""
+    text = _CODE.sub(" ", markdown).replace(r"\$", "")
+    displays = len(_DISPLAY.findall(text))
+    return displays + len(_INLINE.findall(_DISPLAY.sub(" ", text)))
+
+
+# nbconvert's HTML exporter shows the first of these that an output has.
+DISPLAY_PRIORITY = (
+    "application/vnd.jupyter.widget-view+json", "application/javascript", "text/html",
+    "text/markdown", "image/svg+xml", "text/latex", "image/png", "image/jpeg", "image/gif", "text/plain",
+)  # fmt: skip
+
+
+def notebook_expectations(path: Path) -> dict:
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    tex = images = svgs = 0
+    for cell in nb["cells"]:
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        if cell["cell_type"] == "markdown":
+            tex += count_tex(source)
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            shown = next((m for m in DISPLAY_PRIORITY if m in data), None)
+            text = "".join(data[shown]) if shown and isinstance(data[shown], list) else data.get(shown, "")
+            if shown in ("text/markdown", "text/latex"):
+                tex += count_tex(text)
+            images += shown in ("image/png", "image/jpeg", "image/gif")
+            svgs += shown == "image/svg+xml"
+    return {"tex": tex, "images": images, "svgs": svgs}
+
+
+_ROLE_OR_DIRECTIVE = re.compile(r":math:`|^[ \t]*\.\. math::", re.M)
+_AUTODOC = re.compile(r"^::: (?P<ident>\S+)\n(?P<options>(?:[ \t]+\S.*\n?)*)", re.M)
+
+
+def docstring(ident: str) -> str:
+    """The docstring of a module or function of lsm, read with ast (no import of torch)."""
+    parts = ident.split(".")
+    for path in (ROOT.joinpath(*parts, "__init__.py"), ROOT.joinpath(*parts).with_suffix(".py")):
+        if path.is_file():
+            return ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")), clean=False) or ""
+    module = ast.parse(ROOT.joinpath(*parts[:-1]).with_suffix(".py").read_text(encoding="utf-8"))
+    node = next(n for n in module.body if getattr(n, "name", None) == parts[-1])
+    return ast.get_docstring(node, clean=False) or ""
+
+
+def markdown_page_math(source: Path) -> int:
+    """Formulas on a Markdown page: its own $...$ and $$...$$, plus the reST math in the
+    docstrings that its ``::: identifier`` blocks render (members as listed in the options)."""
+    text = source.read_text(encoding="utf-8")
+    count = 0
+    for block in _AUTODOC.finditer(text):
+        members = re.search(r"members:\s*(\[.*\]|false)", block.group("options"))
+        idents = [block.group("ident")]
+        if members and members.group(1) != "false":
+            idents += [f"{block.group('ident')}.{m.strip()}" for m in members.group(1).strip("[]").split(",")]
+        count += sum(len(_ROLE_OR_DIRECTIVE.findall(docstring(i))) for i in idents)
+    return count + count_tex(_AUTODOC.sub("", text))
+
+
+def expected_math(url: str) -> int:
+    for notebook in NOTEBOOKS:
+        if page_url(notebook) == url:
+            return notebook_expectations(notebook)["tex"]
+    return markdown_page_math(next(ROOT / "docs" / p for p in MARKDOWN_PAGES if page_url(p) == url))
+
+
+def public_names() -> list[str]:
+    tree = ast.parse((ROOT / "lsm" / "__init__.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise AssertionError("lsm/__init__.py has no __all__")
+
+
+# -- the build ----------------------------------------------------------------------------------
+BUILT_AT: list[float] = []  # when the site fixture started building (time.time())
+
+
+def edited_since_build(path: Path) -> str:
+    """A note for a failure message when the notebook changed while the tests ran."""
+    if BUILT_AT and path.stat().st_mtime > BUILT_AT[0]:
+        return f" ({path.name} was modified after the site was built: re-run the test)"
+    return ""
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    BUILT_AT[:] = [time.time()]
+    start = time.monotonic()
+    build = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+        cwd=ROOT, capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )  # fmt: skip
+    seconds = time.monotonic() - start
+    assert build.returncode == 0, f"mkdocs build --strict failed:\n{build.stderr[-5000:]}"
+    warnings = [line for line in build.stderr.splitlines() if line.startswith(("WARNING", "ERROR"))]
+    assert not warnings, "\n".join(warnings)
+    assert seconds < 60, f"the site build took {seconds:.0f} s"
+    return out
+
+
+def test_every_page_is_built(site):
+    for url in PAGES:
+        assert (site / url / "index.html").is_file(), f"no page for {url or 'the home page'}"
+
+
+def test_nav_lists_every_notebook_in_file_name_order_titled_by_its_heading(site):
+    nav = html_of(site, "").select("nav.md-nav--primary a.md-nav__link[href]")
+    linked = [(a["href"], a.get_text(" ", strip=True)) for a in nav if "notebooks/" in a["href"]]
+    hrefs = [h for h, _ in linked]
+    assert hrefs == [f"notebooks/{p.stem}/" for p in NOTEBOOKS]
+    for (href, title), path in zip(linked, NOTEBOOKS):
+        heading = next(
+            line[2:].strip()
+            for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]
+            if cell["cell_type"] == "markdown"
+            for line in "".join(cell["source"]).splitlines()
+            if line.startswith("# ")
+        )
+        assert title == re.sub(r"\s+", " ", heading).replace("`", ""), href
+
+
+def test_home_page_reading_order_links_every_notebook(site):
+    home = html_of(site, "")
+    links = [a["href"] for a in home.select("article ol a[href]") if a["href"].startswith("notebooks/")]
+    assert links == [f"notebooks/{p.stem}/" for p in NOTEBOOKS]
+    assert home.select_one('article a[href="seeds/"]') and home.select_one('article a[href="api/"]')
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_page_offers_its_notebook_for_download(site, notebook):
+    page = html_of(site, page_url(notebook))
+    downloads = {a["href"] for a in page.select("a[download]")}
+    assert downloads == {notebook.name}
+    copy = site / page_url(notebook) / notebook.name
+    assert copy.read_bytes() == notebook.read_bytes(), edited_since_build(notebook)
+
+
+def test_api_reference_documents_every_public_function_with_rendered_math(site):
+    api = html_of(site, "api/")
+    ids = {tag["id"] for tag in api.select("[id^='lsm.']")}
+    missing = [name for name in public_names() if not any(i.endswith(f".{name}") for i in ids)]
+    assert not missing, f"not on the API page: {missing}"
+    text = api.select_one("article").get_text()
+    for leftover in (":math:", ".. math::", ":func:", ":class:"):
+        assert leftover not in text, f"unrendered reST {leftover!r} on the API page"
+    assert len(api.select(".arithmatex")) == expected_math("api/") > 0
+
+
+def test_no_page_loads_anything_from_outside_the_site(site):
+    """Scripts, styles, fonts and images all come from the site itself (links to elsewhere are fine)."""
+    remote = r"""["']?(?:https?:)?//"""
+    src = re.compile(rf"<(script|img|iframe|source|audio|video|embed|track|input)\b[^>]*?\ssrc={remote}[^>]*>", re.I)
+    link = re.compile(rf"<link\b(?=[^>]*\shref={remote})[^>]*>", re.I)
+    harmless_rel = re.compile(r"""\srel=["']?(canonical|alternate|author|license)\b""", re.I)
+    in_code = re.compile(rf"(@import|url\(|import\(|\.src\s*=)\s*{remote}")
+    inline = re.compile(r"<(script|style)\b[^>]*>(.*?)</\1>", re.S | re.I)
+    found = []
+    for path in site.rglob("*.html"):
+        html = path.read_text(encoding="utf-8")
+        found += [f"{path.relative_to(site)}: {m.group(0)[:120]}" for m in src.finditer(html)]
+        found += [
+            f"{path.relative_to(site)}: {m.group(0)[:120]}" for m in link.finditer(html) if not harmless_rel.search(m.group(0))
+        ]
+        found += [f"{path.relative_to(site)}: remote load in an inline <{m.group(1)}>" for m in inline.finditer(html) if in_code.search(m.group(2))]
+    for path in site.rglob("*.css"):
+        if in_code.search(path.read_text(encoding="utf-8", errors="replace")):
+            found.append(f"{path.relative_to(site)}: remote @import or url()")
+    assert not found, "\n".join(found)
+
+
+def test_mathjax_is_vendored_small_and_licensed():
+    vendor = ROOT / "docs" / "vendor" / "mathjax"
+    assert f"MathJax {MATHJAX_VERSION}" in (vendor / "SOURCE.txt").read_text()
+    assert "Apache License" in (vendor / "LICENSE").read_text()
+    assert f'"{MATHJAX_VERSION}"' in (vendor / "tex-chtml-full.js").read_text(encoding="utf-8")
+    size = sum(p.stat().st_size for p in vendor.rglob("*") if p.is_file())
+    assert size < 2_000_000, f"docs/vendor/mathjax holds {size} bytes"
+
+
+def test_rst_math_in_docstrings_becomes_arithmatex_and_autorefs():
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import mkdocs_hooks
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    import markdown
+
+    md = markdown.Markdown(
+        extensions=["pymdownx.arithmatex", mkdocs_hooks.RstMath({"softmax": "lsm.softmax.softmax"}, "lsm")],
+        extension_configs={"pymdownx.arithmatex": {"generic": True}},
+    )
+    html = md.convert(
+        "Text :math:`\\log\\_x` and :func:`lsm.softmax`, :func:`torch.exp`.\n\n"
+        ".. math::\n    a = b \\\\\n    \\qquad c\n\nAfter.\n\n"
+        ".. math:: x^2\n\n```\n.. math:: kept\n```\n"
+    )
+    assert '<span class="arithmatex">\\(\\log\\_x\\)</span>' in html
+    assert '<div class="arithmatex">\\[\na = b \\\\\n\\qquad c\n\\]</div>' in html
+    assert '<div class="arithmatex">\\[\nx^2\n\\]</div>' in html
+    assert "<p>After.</p>" in html and ".. math:: kept" in html
+    assert "[<code>lsm.softmax()</code>][lsm.softmax.softmax]" in html  # autorefs resolves it
+    assert "<code>torch.exp()</code>" in html
+
+
+# -- the browser --------------------------------------------------------------------------------
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=site))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    executable = find_chromium()
+    if executable is None:
+        if os.environ.get("LSM_REQUIRE_BROWSER"):
+            pytest.fail(f"$LSM_REQUIRE_BROWSER is set but {INSTALL_HINT}")
+        pytest.skip(INSTALL_HINT)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SCREENSHOTS.glob("*.jpg"):
+        old.unlink()
+    home = tmp_path_factory.mktemp("chromium")
+    with Chromium(executable, home / "profile", SCREENSHOTS / "chromium.log") as chromium:
+        yield chromium
+
+
+@pytest.fixture(scope="module")
+def tab(browser):
+    return browser.new_page()
+
+
+# Runs in the page once MathJax has finished: what the assertions need, in one round trip.
+INSPECT = r"""(async () => {
+  await document.fonts.ready;
+  const imgs = [...document.images];
+  await Promise.all(imgs.map(i => i.complete ? null : new Promise(r => { i.onload = i.onerror = r; })));
+  const containers = [...document.querySelectorAll('mjx-container')];
+  const red = containers.flatMap(c => [...c.querySelectorAll('[style*="color"]')])
+    .filter(e => getComputedStyle(e).color === 'rgb(255, 0, 0)').map(e => e.textContent);
+  const rawTex = [];
+  for (const root of document.querySelectorAll('.arithmatex, .jp-RenderedMarkdown, .jp-RenderedLatex')) {
+    const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let n; (n = walk.nextNode()); ) {
+      if (n.parentElement.closest('mjx-container, code, pre')) continue;
+      if (/\\\(|\\\[|\$\$|\$[^$\s]([^$]*[^$\s])?\$/.test(n.textContent)) rawTex.push(n.textContent.slice(0, 80));
+    }
+  }
+  const out = '.jupyter-wrapper .jp-OutputArea-output';
+  return {
+    math: document.documentElement.getAttribute('data-lsm-math'),
+    version: window.MathJax && window.MathJax.version,
+    containers: containers.length,
+    errors: [...document.querySelectorAll('mjx-merror, [data-mjx-error]')]
+      .map(e => e.getAttribute('data-mjx-error') || e.textContent),
+    red,
+    rawTex,
+    arithmatex: document.querySelectorAll('.arithmatex').length,
+    images: imgs.map(i => ({src: i.currentSrc || i.src, w: i.naturalWidth, ok: i.complete})),
+    outputImages: document.querySelectorAll(out + ' img').length,
+    outputSvgs: document.querySelectorAll(out + ' svg').length,
+  };
+})()"""
+
+
+def load(tab, server, url: str) -> dict:
+    tab.goto(server + url)
+    tab.wait_for("document.documentElement.hasAttribute('data-lsm-math')", what="MathJax to finish typesetting")
+    info = tab.evaluate(INSPECT)
+    tab.browser.pump(0.2)  # late requests (fonts, lazy images) show up as events
+    return info
+
+
+@pytest.mark.parametrize("url", PAGES, ids=lambda u: u.strip("/") or "home")
+def test_page_renders_offline_without_errors(site, server, tab, url):
+    info = load(tab, server, url)
+    name = url.strip("/").replace("/", "-") or "index"
+    tab.screenshot(SCREENSHOTS / f"{name}.jpg")
+
+    assert info["math"] != "failed", tab.problems()
+    outside = [u for u in tab.requests() if not u.startswith((server, "data:", "blob:"))]
+    assert not outside, f"requests that leave the site: {outside}"
+    assert not tab.problems(), "\n".join(tab.problems())
+
+    expected_tex = expected_math(url)
+    notebook = next((p for p in NOTEBOOKS if page_url(p) == url), None)
+    note = edited_since_build(notebook) if notebook else ""
+    if notebook is not None:
+        expected = notebook_expectations(notebook)
+        assert info["outputImages"] == expected["images"], "plots on the page != image outputs in the notebook" + note
+        assert info["outputSvgs"] >= expected["svgs"], note
+    else:
+        assert info["arithmatex"] == expected_tex, "math spans on the page != formulas in the source"
+    if expected_tex:
+        assert info["math"] == "done" and info["version"] == MATHJAX_VERSION
+    assert info["containers"] == expected_tex, "typeset formulas != formulas in the source" + note
+    assert not info["errors"], f"MathJax errors: {info['errors']}"
+    assert not info["red"], f"red (undefined) macros: {info['red']}"
+    assert not info["rawTex"], f"untypeset TeX left in: {info['rawTex']}"
+    broken = [i["src"] for i in info["images"] if not (i["ok"] and i["w"] > 0)]
+    assert not broken, f"images that did not load: {broken}"
+
+
+def test_mathjax_flags_bad_tex_and_has_every_extension_built_in(server, tab):
+    """The checks above can see an error: bad TeX produces merror; \\boldsymbol and \\cancel work
+    without loading anything."""
+    load(tab, server, "api/")
+    before = len(tab.requests())
+    result = tab.evaluate(r"""(async () => {
+      const box = document.createElement('div');
+      box.className = 'arithmatex';
+      box.textContent = String.raw`\(\undefinedmacro x\) \(\frac{1}\) \(\boldsymbol{x} + \cancel{y} + \operatorname{lse}(x)\)`;
+      document.querySelector('article').appendChild(box);
+      await MathJax.typesetPromise([box]);
+      const cs = [...box.querySelectorAll('mjx-container')];
+      return cs.map(c => [...c.querySelectorAll('mjx-merror')].map(e => e.getAttribute('data-mjx-error')));
+    })()""")
+    tab.browser.pump(0.3)
+    assert len(result) == 3
+    assert "Undefined control sequence" in result[0][0]
+    assert result[1] and result[1][0]
+    assert result[2] == []
+    fetched = [u for u in tab.requests()[before:] if not u.endswith(".woff")]
+    assert not fetched, f"MathJax loaded {fetched}: an extension is missing from the bundle"
+
+
+def test_search_finds_the_notebooks_offline(server, tab):
+    load(tab, server, "")
+    hits = tab.evaluate(r"""(async () => {
+      const input = document.querySelector('.md-search__input');
+      input.focus();
+      input.value = 'logsumexp';
+      input.dispatchEvent(new Event('input', {bubbles: true}));
+      input.dispatchEvent(new KeyboardEvent('keyup', {key: 'p', bubbles: true}));
+      for (let k = 0; k < 100; k++) {
+        const items = document.querySelectorAll('.md-search-result__item a');
+        if (items.length) return [...items].map(a => new URL(a.href).pathname);
+        await new Promise(r => setTimeout(r, 100));
+      }
+      return [];
+    })()""")
+    assert any(h.startswith("/notebooks/") for h in hits), f"search for 'logsumexp' found {hits}"
+    assert not tab.problems(), "\n".join(tab.problems())

@@ -1,0 +1,248 @@
+"""mkdocs hooks for the lsm site (mkdocs.yml: ``hooks: [tools/mkdocs_hooks.py]``).
+
+1. Navigation. The "Notebooks" section of ``nav`` is filled with every ``notebooks/*.ipynb``
+   present, in file-name order, each titled by its notebook's first ``# `` heading. A new
+   notebook cannot be left out of the site, and a planned one that does not exist yet cannot
+   break ``mkdocs build --strict``.
+2. Home page. The reading order on ``index.md`` links each notebook; the hook sets each link's
+   text to the notebook's own heading, shows a planned notebook that does not exist yet as plain
+   text, and fails the strict build (a warning) when a notebook is missing from the list.
+3. Docstrings. lsm's docstrings use reStructuredText math (``.. math::`` blocks and
+   ``:math:`...``` roles) and Sphinx cross-references (``:func:`log_softmax```), which Markdown
+   would print literally. A Markdown preprocessor rewrites them, before anything else, into
+   pymdownx.arithmatex math (typeset by MathJax) and mkdocs-autorefs links, so the docstrings stay
+   valid reST for ``help()`` and Sphinx and also render on the site.
+4. Notebook pages. nbconvert's template adds a MathJax 2 configuration, an empty ``<script src="">``
+   and a loader that would import mermaid from a CDN. The site typesets with its own offline
+   MathJax 3 (docs/javascripts/mathjax.js), and no request may leave the site, so they are removed.
+   The same template inlines about 590 kB of identical JupyterLab CSS into every notebook page;
+   it goes to one shared, cacheable file (assets/notebook-<hash>.css) linked from the same spot,
+   so the cascade is unchanged and each page is about 80% smaller.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import logging
+import re
+import textwrap
+from pathlib import Path
+
+from markdown import Extension
+from markdown.preprocessors import Preprocessor
+from mkdocs.plugins import event_priority
+from mkdocs.utils import get_relative_url
+
+log = logging.getLogger("mkdocs.hooks.lsm")
+
+NOTEBOOKS_SECTION = "Notebooks"
+NOTEBOOK_DIR = "notebooks"
+
+# {"notebooks/01_softmax.ipynb": "1. Softmax from its definition", ...}, set by on_config.
+_notebooks: dict[str, str] = {}
+
+
+# -- 1. navigation ---------------------------------------------------------------------------
+def notebook_title(path: Path) -> str | None:
+    """The text of the first level-1 heading in the notebook's markdown cells."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "markdown":
+            continue
+        source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+        for line in source.splitlines():
+            match = re.match(r"#\s+(.+?)\s*#*\s*$", line)
+            if match:
+                return match.group(1)
+    return None
+
+
+def find_notebooks(docs_dir: Path) -> dict[str, str]:
+    found = {}
+    for path in sorted((docs_dir / NOTEBOOK_DIR).glob("*.ipynb")):
+        src = f"{NOTEBOOK_DIR}/{path.name}"
+        try:
+            title = notebook_title(path)
+        except (OSError, ValueError) as error:
+            log.warning("%s cannot be read as a notebook: %s", src, error)
+            title = None
+        if title is None:
+            log.warning("%s has no '# ' heading in its markdown cells to title its page", src)
+            title = path.stem
+        found[src] = title
+    return found
+
+
+def fill_nav_section(nav: list, notebooks: dict[str, str]) -> bool:
+    for item in nav:
+        if isinstance(item, dict) and NOTEBOOKS_SECTION in item:
+            item[NOTEBOOKS_SECTION] = [{title: src} for src, title in notebooks.items()]
+            return True
+    return False
+
+
+# -- 3. reST math and cross-references in docstrings -------------------------------------------
+def public_api(package_dir: Path) -> dict[str, str]:
+    """{public name: the path where mkdocstrings documents it}, from lsm/__init__.py.
+
+    ``from .softmax import softmax`` gives ``{"softmax": "lsm.softmax.softmax"}``. Read with ast,
+    so the build does not import torch.
+    """
+    tree = ast.parse((package_dir / "__init__.py").read_text(encoding="utf-8"))
+    package = package_dir.name
+    paths = {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+            for alias in node.names:
+                paths[alias.asname or alias.name] = f"{package}.{node.module}.{alias.name}"
+    return paths
+
+
+_DIRECTIVE = re.compile(r"^(?P<indent>[ \t]*)\.\. math::[ \t]*(?P<rest>.*)$")
+_MATH_ROLE = re.compile(r":math:`(?P<tex>[^`]+)`")
+_XREF_ROLE = re.compile(r":(?:py:)?(?:func|meth|class|mod|attr|data|obj|exc):`(?P<tilde>~?)(?P<target>[^`<>]+)`")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+class RstMathPreprocessor(Preprocessor):
+    def __init__(self, md, api: dict[str, str], package: str):
+        super().__init__(md)
+        self.api, self.package = api, package
+
+    def run(self, lines: list[str]) -> list[str]:
+        out: list[str] = []
+        i, fenced = 0, False
+        while i < len(lines):
+            line = lines[i]
+            if _FENCE.match(line):
+                fenced = not fenced
+            match = None if fenced else _DIRECTIVE.match(line)
+            if not match:
+                out.append(line if fenced else self.inline(line))
+                i += 1
+                continue
+            indent = match.group("indent")
+            body = [match.group("rest")] if match.group("rest").strip() else []
+            i += 1
+            # The directive's content: every following line that is blank or indented deeper.
+            while i < len(lines) and (not lines[i].strip() or _width(lines[i]) > _width(indent)):
+                body.append(lines[i])
+                i += 1
+            while body and not body[-1].strip():
+                body.pop()
+            tex = textwrap.dedent("\n".join(body)).strip("\n").splitlines()
+            out += ["", f"{indent}$$", *(f"{indent}{t}" for t in tex), f"{indent}$$", ""]
+        return out
+
+    def inline(self, line: str) -> str:
+        line = _MATH_ROLE.sub(lambda m: rf"\({m.group('tex')}\)", line)
+        return _XREF_ROLE.sub(self.xref, line)
+
+    def xref(self, match: re.Match) -> str:
+        target = match.group("target").strip()
+        name = target[len(self.package) + 1 :] if target.startswith(self.package + ".") else target
+        shown = target.rsplit(".", 1)[-1] if match.group("tilde") else target
+        if name in self.api:  # an lsm function documented on the API page: link it
+            return f"[`{shown}()`][{self.api[name]}]"
+        return f"`{shown}()`"  # torch and anything else: no inventory is fetched (offline build)
+
+
+def _width(text: str) -> int:
+    return len(text) - len(text.lstrip())
+
+
+class RstMath(Extension):
+    def __init__(self, api: dict[str, str], package: str):
+        super().__init__()
+        self.api, self.package = api, package
+
+    def extendMarkdown(self, md):
+        # Before html_block (20): the math must be arithmatex's to protect, not raw text.
+        md.preprocessors.register(RstMathPreprocessor(md, self.api, self.package), "lsm_rst_math", 25)
+
+
+# -- events -----------------------------------------------------------------------------------
+@event_priority(100)  # before mkdocstrings reads the Markdown extensions
+def on_config(config):
+    global _notebooks
+    docs_dir = Path(config.docs_dir)
+    _notebooks = find_notebooks(docs_dir)
+    if config.nav is None or not fill_nav_section(config.nav, _notebooks):
+        log.warning("mkdocs.yml: nav has no '%s' section for the notebooks", NOTEBOOKS_SECTION)
+    package_dir = Path(config.config_file_path).parent / "lsm"
+    config.markdown_extensions.append(RstMath(public_api(package_dir), package_dir.name))
+    return config
+
+
+_READING_ITEM = re.compile(
+    r"^(?P<lead>\s*\d+\.\s+)\[(?P<text>[^\]]*)\]\((?P<src>notebooks/[^)#]+\.ipynb)\)(?P<rest>.*)$"
+)
+
+
+def on_page_markdown(markdown, page, config, files):
+    if page.file.src_uri != "index.md":
+        return markdown
+    listed, lines = set(), []
+    for line in markdown.splitlines():
+        match = _READING_ITEM.match(line)
+        if match:
+            src = match.group("src")
+            listed.add(src)
+            if src in _notebooks:
+                title = re.sub(r"^\d+\.\s*", "", _notebooks[src])  # the list numbers it already
+                line = f"{match.group('lead')}[{title}]({src}){match.group('rest')}"
+            else:
+                log.info("index.md: %s does not exist yet; listed without a link", src)
+                line = f"{match.group('lead')}{match.group('text')} *(in preparation)*{match.group('rest')}"
+        lines.append(line)
+    for src in sorted(_notebooks.keys() - listed):
+        log.warning("index.md: %s is not in the reading order; add it to the list", src)
+    return "\n".join(lines)
+
+
+_NBCONVERT_LEFTOVERS = [
+    re.compile(r"<script src=\"\">\s*</script>"),
+    re.compile(r"(<!-- MathJax configuration -->\s*)?<script type=\"text/x-mathjax-config\">.*?</script>", re.S),
+    re.compile(r"<script type=\"module\">\s*document\.addEventListener\(\"DOMContentLoaded\"[^<]*?jp-Mermaid.*?</script>", re.S),
+]
+
+
+_INLINE_STYLE = re.compile(r'<style type="text/css">(.*?)</style>', re.S)
+
+# {"assets/notebook-<hash>.css": css}: the notebook styles to write out, set by on_page_content.
+_shared_css: dict[str, str] = {}
+
+
+def on_pre_build(config):
+    _shared_css.clear()
+
+
+def on_page_content(html, page, config, files):
+    if not page.file.src_uri.endswith(".ipynb"):
+        return html
+    for pattern in _NBCONVERT_LEFTOVERS:
+        html, count = pattern.subn("", html)
+        if count != 1:
+            log.warning(
+                "%s: expected one nbconvert leftover matching %r, found %d",
+                page.file.src_uri, pattern.pattern[:40], count,
+            )  # fmt: skip
+    if 'class="jp-Mermaid' in html:
+        log.warning("%s: mermaid diagrams need a CDN; the offline site cannot draw them", page.file.src_uri)
+
+    def link(match: re.Match) -> str:
+        css = match.group(1)
+        path = f"assets/notebook-{hashlib.sha256(css.encode()).hexdigest()[:12]}.css"
+        _shared_css[path] = css
+        return f'<link rel="stylesheet" href="{get_relative_url(path, page.url)}">'
+
+    return _INLINE_STYLE.sub(link, html)
+
+
+def on_post_build(config):
+    for path, css in _shared_css.items():
+        target = Path(config.site_dir) / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(css, encoding="utf-8")
