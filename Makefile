@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 export NO_MKDOCS_2_WARNING := 1
 NOTEBOOKS := $(wildcard notebooks/*.ipynb)
 
-.PHONY: help setup test unit site-test docs serve notebooks lab clean
+.PHONY: help setup test unit site-test docs serve notebooks bench lab clean
 
 help:
 	@echo "make test       unit tests + strict nbval over every notebook + the site (built strictly,"
@@ -20,6 +20,7 @@ help:
 	@echo "make docs       build the site from the notebooks' stored outputs into site/"
 	@echo "make serve      browse the site on http://127.0.0.1:8000"
 	@echo "make notebooks  re-execute every notebook and store its outputs (then nbval holds them)"
+	@echo "make bench      time log_softmax on the CPU into $(BENCH_OUT) (BENCH_ARGS='--device cpu cuda' on a GPU)"
 	@echo "make lab        JupyterLab for editing notebooks (optional extra)"
 	@echo "make clean      remove .venv, site/ and caches"
 
@@ -54,6 +55,11 @@ serve: $(READY)
 notebooks: $(READY)
 	$(BIN)/python -m jupyter nbconvert --log-level WARN --to notebook --execute --inplace \
 		--ExecutePreprocessor.record_timing=False --ExecutePreprocessor.timeout=600 $(NOTEBOOKS)
+
+BENCH_ARGS ?= --device cpu
+BENCH_OUT  ?= results/cpu.json
+bench: $(READY)
+	$(BIN)/python -m lsm.bench $(BENCH_ARGS) --out $(BENCH_OUT)
 
 $(LAB): $(READY) requirements-lab.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-lab.txt

@@ -1,0 +1,55 @@
+r"""Before anything is timed, its output is compared with torch.log_softmax.
+
+The reference is ``torch.log_softmax(x.float(), -1)``, computed once per input in
+float32 (so float16 and bfloat16 outputs are judged against a value more accurate than
+their own format). An output passes when it is finite where the reference is and
+
+.. math:: |y - r| \le \text{atol} + \text{rtol}\,|r|
+
+element-wise, with the tolerances of :data:`TOLERANCES` for the output's dtype. A
+softmax output is compared with :math:`e^{r}`; a copy must equal x exactly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+#: (rtol, atol) per output dtype: a few units of rounding of the format, the row sum's
+#: rounding included (float32 eps 1.2e-7, float16 9.8e-4, bfloat16 7.8e-3).
+TOLERANCES = {
+    torch.float32: (1e-5, 1e-5),
+    torch.float64: (1e-12, 1e-12),
+    torch.float16: (4e-3, 4e-3),
+    torch.bfloat16: (3.2e-2, 3.2e-2),
+}
+
+
+def reference(x: torch.Tensor) -> torch.Tensor:
+    """``torch.log_softmax(x.float(), -1)``: what every log_softmax output is compared with."""
+    return torch.log_softmax(x.to(torch.float32) if x.dtype != torch.float64 else x, -1)
+
+
+def check(y: torch.Tensor, x: torch.Tensor, ref: torch.Tensor, computes: str) -> dict:
+    """Compare one implementation's output ``y`` with the reference; JSON-ready verdict.
+
+    Returns ``{"ok", "max_abs_err", "rtol", "atol", "against"}``; ``max_abs_err`` is
+    ``None`` when y has a non-finite entry where the reference is finite (then ok is False).
+    """
+    if computes == "copy":
+        same = bool(y.shape == x.shape and y.dtype == x.dtype and torch.equal(y, x))
+        return {"ok": same, "max_abs_err": 0.0 if same else None, "rtol": 0.0, "atol": 0.0, "against": "x (exact)"}
+    target = ref.exp() if computes == "softmax" else ref
+    against = "exp(torch.log_softmax(x.float(), -1))" if computes == "softmax" else "torch.log_softmax(x.float(), -1)"
+    rtol, atol = TOLERANCES[y.dtype]
+    if y.shape != x.shape or y.dtype != x.dtype:
+        return {"ok": False, "max_abs_err": None, "rtol": rtol, "atol": atol, "against": against,
+                "problem": f"output has shape {tuple(y.shape)} and dtype {y.dtype}, "
+                           f"expected {tuple(x.shape)} and {x.dtype}"}
+    close = bool(torch.isclose(y.to(target.dtype), target, rtol=rtol, atol=atol).all())
+    diff = y.to(target.dtype) - target  # one full-size temporary: these can be 1 GiB
+    err = float(diff.abs_().max()) if diff.numel() else 0.0
+    finite = math.isfinite(err)
+    return {"ok": close and finite, "max_abs_err": err if finite else None,
+            "rtol": rtol, "atol": atol, "against": against}
