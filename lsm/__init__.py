@@ -7,13 +7,13 @@ reduction ``dim`` is always required.
 
 from .jacobians import log_softmax_jacobian, softmax_jacobian
 from .log_sigmoid import log_sigmoid, log_sigmoid_backward
-from .log_softmax import log_softmax, log_softmax_backward
-from .logsumexp import logsumexp, logsumexp_backward
+from .log_softmax import log_softmax, log_softmax_backward, log_softmax_forward
+from .logsumexp import logsumexp, logsumexp_backward, logsumexp_forward
 from .losses import cross_entropy, nll_loss
 from .naive import naive_log_softmax, naive_softmax
 from .softmax import softmax, softmax_backward
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "naive_softmax",
@@ -22,6 +22,8 @@ __all__ = [
     "log_softmax",
     "logsumexp",
     "log_sigmoid",
+    "logsumexp_forward",
+    "log_softmax_forward",
     "softmax_backward",
     "log_softmax_backward",
     "logsumexp_backward",

@@ -132,41 +132,45 @@ def native_softmax_out(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
 def composite(x: torch.Tensor, state: None = None) -> torch.Tensor:
     r"""The forward of :func:`lsm.log_softmax`, op for op, with no autograd.Function around it.
 
-    .. math:: y = (x - m) - \log \textstyle\sum_j e^{x_j - m}, \qquad m = \max_j x_j
+    .. math:: y = (x - m) - \operatorname{log1p}\Big(\textstyle\sum_{j \ne k} e^{x_j - m}\Big),
+        \qquad m = \max_j x_j = x_k
 
-    Ops: amax, sub, exp, sum, log, sub (float16/bfloat16 are computed in float32 and
-    rounded once at the end, as lsm does); every op allocates its result.
+    Tensor-sized ops: max (the value and its index in one pass), sub, exp, sum, sub; the
+    term :math:`e^{x_k - m} = 1` is zeroed in place (scatter_, one write per row) and the
+    log1p is row-sized (float16/bfloat16 are computed in float32 and rounded once at the
+    end, as lsm does); every op allocates its result.
     """
-    xc = x.to(compute_dtype(x.dtype))
-    shifted = xc - xc.amax(-1, keepdim=True)
-    return (shifted - torch.log(torch.exp(shifted).sum(-1, keepdim=True))).to(x.dtype)
+    return lsm.log_softmax_forward(x.to(compute_dtype(x.dtype)), -1).to(x.dtype)
 
 
 def allocate_composite(x: torch.Tensor) -> dict[str, torch.Tensor]:
     """The buffers :func:`composite_into` writes, allocated once.
 
     ``y`` and ``e`` (the exponentials) are full-size in the compute dtype, ``m`` and ``s``
-    (row max, row log-sum) one value per row; a float16/bfloat16 input also gets ``xc``
-    (its float32 copy) and ``out`` (the result rounded back to the input dtype).
+    (row max, row log-sum) one value per row and ``k`` the max's index; a float16/bfloat16
+    input also gets ``xc`` (its float32 copy) and ``out`` (the result rounded back to the
+    input dtype).
     """
     work = compute_dtype(x.dtype)
     y = torch.empty(x.shape, dtype=work, device=x.device)
     rows = torch.empty(x.shape[:-1] + (1,), dtype=work, device=x.device)
-    buffers = {"y": y, "e": torch.empty_like(y), "m": rows, "s": torch.empty_like(rows)}
+    buffers = {"y": y, "e": torch.empty_like(y), "m": rows, "s": torch.empty_like(rows),
+               "k": torch.empty(rows.shape, dtype=torch.int64, device=x.device)}
     if work != x.dtype:
         buffers.update(xc=torch.empty_like(y), out=torch.empty_like(x))
     return buffers
 
 
 def composite_into(x: torch.Tensor, buffers: dict[str, torch.Tensor]) -> torch.Tensor:
-    """The same six ops as :func:`composite`, each writing into a preallocated buffer (out=)."""
-    y, e, m, s = buffers["y"], buffers["e"], buffers["m"], buffers["s"]
+    """The same ops as :func:`composite`, each writing into a preallocated buffer (out=) or in place."""
+    y, e, m, s, k = (buffers[n] for n in ("y", "e", "m", "s", "k"))
     xc = buffers["xc"].copy_(x) if "xc" in buffers else x
-    torch.amax(xc, -1, keepdim=True, out=m)
+    torch.max(xc, -1, keepdim=True, out=(m, k))
     torch.sub(xc, m, out=y)
     torch.exp(y, out=e)
+    e.scatter_(-1, k, 0.0)
     torch.sum(e, -1, keepdim=True, out=s)
-    s.log_()
+    s.add_(m - m).log1p_()
     y.sub_(s)
     return buffers["out"].copy_(y) if "out" in buffers else y
 
@@ -235,7 +239,7 @@ class CompiledComposite:
         return self._fn(x)
 
 
-_COMPOSITE_PASSES = (("amax", 1, 0), ("sub", 1, 1), ("exp", 1, 1), ("sum", 1, 0), ("sub", 1, 1))
+_COMPOSITE_PASSES = (("max", 1, 0), ("sub", 1, 1), ("exp", 1, 1), ("sum", 1, 0), ("sub", 1, 1))
 _FUSED = (("fused", 1, 1),)
 
 

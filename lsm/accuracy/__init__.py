@@ -1,0 +1,24 @@
+r"""lsm.accuracy: how accurate is each formula for logsumexp, softmax and log_softmax?
+
+The error study of notebook 9, after Blanchard, Higham and Higham, "Accurately
+computing the log-sum-exp and softmax functions", IMA J. Numer. Anal. 41(4), 2021.
+One idea per module:
+
+* :mod:`~lsm.accuracy.formats`: float16, bfloat16, float32, float64 and their unit roundoff u;
+* :mod:`~lsm.accuracy.rounding`: correct rounding of float64 numbers to a narrower format;
+* :mod:`~lsm.accuracy.arithmetic`: a format's arithmetic, emulated (rounded after every
+  operation) or native, with a fixed summation order;
+* :mod:`~lsm.accuracy.doubledouble`: about 106-bit arithmetic and exp/log for the reference;
+* :mod:`~lsm.accuracy.reference`: reference values, checked against mpmath;
+* :mod:`~lsm.accuracy.algorithms`: the formulas compared;
+* :mod:`~lsm.accuracy.metrics`: errors in units of u;
+* :mod:`~lsm.accuracy.inputs`: seeded test vectors;
+* :mod:`~lsm.accuracy.study`: all formulas on a batch, all metrics;
+* :mod:`~lsm.accuracy.candidates`: the forward passes proposed for lsm.
+
+Not imported by ``import lsm``; it needs mpmath (a dependency of torch, via sympy).
+"""
+
+from .formats import BFLOAT16, FLOAT16, FLOAT32, FLOAT64, FORMATS, HALF_FORMATS, Format
+
+__all__ = ["Format", "FLOAT16", "BFLOAT16", "FLOAT32", "FLOAT64", "FORMATS", "HALF_FORMATS"]
