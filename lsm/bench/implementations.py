@@ -270,11 +270,11 @@ def registry(compiled: CompiledComposite | None = None) -> dict[str, Implementat
             native_softmax_out, _like, (), _FUSED),
         Implementation(
             "composite", "lsm composite", "log_softmax", False,
-            "lsm.log_softmax's forward written out: amax, sub, exp, sum, log, sub; each op allocates",
+            "lsm.log_softmax_forward: max, sub, exp, scatter_, sum, sub, add, log1p, sub; each op allocates",
             composite, _no_state, _COMPOSITE_PASSES, upcasts_half=True),
         Implementation(
             "composite_out", "lsm composite (out=)", "log_softmax", True,
-            "the same six ops writing into preallocated buffers (amax/sub/exp/sum with out=, log_, sub_)",
+            "the same nine ops writing into preallocated buffers (max/sub/exp/sum with out=, scatter_, add_, log1p_, sub_)",
             composite_into, allocate_composite, _COMPOSITE_PASSES, upcasts_half=True),
         Implementation(
             "lsm", "lsm.log_softmax", "log_softmax", False,
