@@ -51,7 +51,7 @@ def _check_loss_inputs(scores, target, weight, ignore_index, reduction, fn, name
     if bad.numel() > 0:
         raise ValueError(
             f"lsm.{fn}: target holds class {int(bad[0])}, but `{name}` has {n_classes} classes: "
-            f"valid class indices are 0..{n_classes - 1} (or ignore_index={ignore_index} to skip a sample)."
+            f"valid class indices are 0..{n_classes - 1} (a target equal to ignore_index={ignore_index} skips its sample)."
         )
     if weight is not None:
         weight = require_tensor(weight, "weight", fn)
