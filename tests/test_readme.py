@@ -1,10 +1,23 @@
-"""The README's examples run and print what the README says."""
+"""The examples in the README and on the site's home page run and print what they say."""
 
-import doctest
 from pathlib import Path
 
+import doctest
 
-def test_readme_examples():
-    readme = Path(__file__).resolve().parent.parent / "README.md"
-    result = doctest.testfile(str(readme), module_relative=False, optionflags=doctest.NORMALIZE_WHITESPACE)
+import pytest
+import torch
+
+import lsm
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/index.md"])
+def test_examples(page):
+    result = doctest.testfile(
+        str(ROOT / page),
+        module_relative=False,
+        globs={"torch": torch, "lsm": lsm},
+        optionflags=doctest.NORMALIZE_WHITESPACE,
+    )
     assert result.attempted >= 2 and result.failed == 0
