@@ -12,6 +12,7 @@ One idea per module:
 * :mod:`~lsm.accuracy.reference`: reference values, checked against mpmath;
 * :mod:`~lsm.accuracy.algorithms`: the formulas compared;
 * :mod:`~lsm.accuracy.metrics`: errors in units of u;
+* :mod:`~lsm.accuracy.ulps`: errors in ulps and the distance between floats in steps;
 * :mod:`~lsm.accuracy.inputs`: seeded test vectors;
 * :mod:`~lsm.accuracy.study`: all formulas on a batch, all metrics;
 * :mod:`~lsm.accuracy.candidates`: the forward passes proposed for lsm.
@@ -20,5 +21,9 @@ Not imported by ``import lsm``; it needs mpmath (a dependency of torch, via symp
 """
 
 from .formats import BFLOAT16, FLOAT16, FLOAT32, FLOAT64, FORMATS, HALF_FORMATS, Format
+from .ulps import ulp, ulp_error, ulps_between
 
-__all__ = ["Format", "FLOAT16", "BFLOAT16", "FLOAT32", "FLOAT64", "FORMATS", "HALF_FORMATS"]
+__all__ = [
+    "Format", "FLOAT16", "BFLOAT16", "FLOAT32", "FLOAT64", "FORMATS", "HALF_FORMATS",
+    "ulp", "ulp_error", "ulps_between",
+]
