@@ -34,8 +34,8 @@ def softmax_jacobian(x: torch.Tensor) -> torch.Tensor:
 def log_softmax_jacobian(x: torch.Tensor) -> torch.Tensor:
     r"""Jacobian of log_softmax along the last dimension.
 
-    .. math:: J_{ij} = \frac{\partial \log s_i}{\partial x_j} = \delta_{ij} - s_j,
-        \qquad J = I - \mathbf{1} s^\top
+    .. math:: K_{ij} = \frac{\partial \log s_i}{\partial x_j} = \delta_{ij} - s_j,
+        \qquad K = I - \mathbf{1} s^\top
 
     ``x`` of shape (..., n) gives (..., n, n), one matrix per vector.
     """

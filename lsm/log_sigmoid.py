@@ -44,9 +44,11 @@ def log_sigmoid(x: torch.Tensor, *, dtype: torch.dtype | None = None) -> torch.T
     .. math:: \log\sigma(x) = \min(0, x) - \log\!\left(1 + e^{-|x|}\right)
 
     Both branches of the textbook formula overflow for one sign of :math:`x`;
-    this form only ever exponentiates :math:`-|x| \le 0`. Outputs lie in
-    :math:`(-\infty, 0]` and, unlike :func:`log_softmax`, are not normalised:
-    their exponentials need not sum to 1.
+    this form only ever exponentiates :math:`-|x| \le 0`. In exact arithmetic the
+    outputs lie in :math:`(-\infty, 0)`; computed, they are 0 once :math:`e^{-x}` is
+    too small to register (about :math:`x > 103` in float32) and ``-inf`` only for
+    :math:`x = -\infty`. Unlike :func:`log_softmax` they are not normalised: their
+    exponentials need not sum to 1.
     """
     x = as_floating(x, "x", "log_sigmoid", dtype)
     return LogSigmoidFunction.apply(x)

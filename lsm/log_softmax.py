@@ -12,7 +12,7 @@ def log_softmax_backward(grad: torch.Tensor, y: torch.Tensor, dim: int) -> torch
 
     .. math:: \bar{x} = \bar{y} - e^{y} \textstyle\sum_j \bar{y}_j
 
-    which is :math:`J^\top \bar{y}` for :math:`J = I - \mathbf{1} s^\top`.
+    which is :math:`K^\top \bar{y}` for the log-softmax Jacobian :math:`K = I - \mathbf{1} s^\top`.
     """
     acc = compute_dtype(y.dtype)
     g, ly = grad.to(acc), y.to(acc)
@@ -24,13 +24,13 @@ def log_softmax_forward(xc: torch.Tensor, dim: int) -> torch.Tensor:
 
     ``max`` gives the maximum and its first index :math:`k` in one pass; the term
     :math:`e^0 = 1` at :math:`k` is zeroed in place and added back through ``log1p``.
-    :math:`m - m` is 0, or NaN when the maximum is not finite, so a slice holding ``+inf``,
+    :math:`c - c` is 0, or NaN when the maximum is not finite, so a slice holding ``+inf``,
     only ``-inf`` or NaN gives NaN, as in torch.
     """
-    m, k = xc.max(dim, keepdim=True)
-    shifted = xc - m
+    c, k = xc.max(dim, keepdim=True)
+    shifted = xc - c
     rest = torch.exp(shifted).scatter_(dim, k, 0.0).sum(dim, keepdim=True)
-    return shifted - torch.log1p(rest + (m - m))
+    return shifted - torch.log1p(rest + (c - c))
 
 
 class LogSoftmaxFunction(torch.autograd.Function):
@@ -56,18 +56,20 @@ def log_softmax(x: torch.Tensor, dim: int, *, dtype: torch.dtype | None = None) 
     r"""Numerically stable log-softmax along ``dim``.
 
     .. math::
-        \operatorname{log\_softmax}(x)_i = (x_i - m) - \operatorname{log1p}\Big(\sum_{j \ne k} e^{x_j - m}\Big),
-        \qquad m = \max_j x_j = x_k
+        \log s_i = (x_i - c) - \operatorname{log1p}\Big(\sum_{j \ne k} e^{x_j - c}\Big),
+        \qquad c = \max_j x_j = x_k
 
-    This equals :math:`\log \operatorname{softmax}(x)_i = x_i - \operatorname{logsumexp}(x)`
+    This equals :math:`\log \operatorname{softmax}(x)_i = x_i - \operatorname{lse}(x)`
     but never takes the log of an underflowed probability: the shifted sum is
-    :math:`1 + s` with :math:`s \in [0, n - 1]`, so a very unlikely class gets a large
-    negative value instead of ``-inf``. Adding the 1 with ``log1p`` instead of rounding
-    :math:`1 + s` keeps the top class's log-probability :math:`-\operatorname{log1p}(s)`
+    :math:`1 + r` with :math:`r = \sum_{j \ne k} e^{x_j - c} \in [0, n - 1]` (exactly), so a
+    very unlikely class gets a large negative value instead of ``-inf`` (``-inf`` only
+    when :math:`x_i - c` itself overflows, or :math:`x_i = -\infty`). Adding the 1 with
+    ``log1p`` instead of rounding :math:`1 + r` keeps the top class's log-probability
+    :math:`-\operatorname{log1p}(r)`
     accurate relatively even when it is tiny, the cross-entropy of a confident classifier
     that is right: notebook 9 (*How accurate is each formula?*) measures at most about 10
     units of roundoff in float32, where :math:`(x_i - m) - \log \sum_j e^{x_j - m}` returns 0.
-    The forms :math:`x_i - \operatorname{logsumexp}(x)` are not used: they cancel at the top
+    The forms :math:`x_i - \operatorname{lse}(x)` are not used: they cancel at the top
     entry and next to it.
 
     ``dtype=`` casts ``x`` before the computation, as in :func:`torch.log_softmax`;

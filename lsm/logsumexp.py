@@ -10,7 +10,7 @@ from ._validation import as_floating, compute_dtype, normalize_dim
 def logsumexp_backward(grad: torch.Tensor, x: torch.Tensor, out: torch.Tensor, dim: int) -> torch.Tensor:
     r"""Vector-Jacobian product of logsumexp: the gradient is the softmax.
 
-    .. math:: \bar{x} = \bar{y}\, e^{x - \operatorname{logsumexp}(x)} = \bar{y}\,\operatorname{softmax}(x)
+    .. math:: \bar{x} = \bar{y}\, e^{x - \operatorname{lse}(x)} = \bar{y}\, s
 
     ``grad`` and ``out`` keep the reduced dimension (size 1) so they broadcast over ``dim``.
     """
@@ -22,7 +22,7 @@ def logsumexp_forward(xc: torch.Tensor, dim: int) -> torch.Tensor:
     r"""logsumexp of a non-empty tensor over ``dim``, keeping the dim: the formula of :func:`logsumexp`.
 
     ``max`` gives the maximum and its first index :math:`k` in one pass; the term
-    :math:`e^{x_k - m} = 1` is zeroed in place and added back through ``log1p``. For a
+    :math:`e^{x_k - c} = 1` is zeroed in place and added back through ``log1p``. For a
     non-finite maximum the shift is 0 and the zeroed term comes back as
     :math:`\operatorname{expm1}(\max)`: ``inf``, ``-1`` (so :math:`\operatorname{log1p}(-1) = -\infty`)
     or NaN; for a finite one it is :math:`\operatorname{expm1}(0) = 0`.
@@ -68,20 +68,20 @@ def logsumexp(
     r"""Numerically stable :math:`\log \sum_j e^{x_j}` over ``dim``.
 
     .. math::
-        \operatorname{logsumexp}(x) = m + \operatorname{log1p}\Big(\sum_{j \ne k} e^{x_j - m}\Big),
-        \qquad m = \max_j x_j = x_k \text{ (shift 0 if } m = \pm\infty)
+        \operatorname{lse}(x) = c + \operatorname{log1p}\Big(\sum_{j \ne k} e^{x_j - c}\Big),
+        \qquad c = \max_j x_j = x_k \text{ (shift 0 if } c = \pm\infty)
 
-    The shifted sum is :math:`1 + s` with the exact term :math:`e^{x_k - m} = 1`; rounding
-    :math:`1 + s` would cost up to one unit roundoff *absolutely*, a large relative error
-    when the result is small. Adding the 1 with ``log1p`` is as accurate as
-    :math:`m + \log \sum_j e^{x_j - m}` on ordinary logits and far more accurate when the
+    The shifted sum is :math:`1 + r` with the exact term :math:`e^{x_k - c} = 1` and
+    :math:`r = \sum_{j \ne k} e^{x_j - c}`; rounding :math:`1 + r` would cost up to one unit
+    roundoff *absolutely*, a large relative error when the result is small. Adding the 1
+    with ``log1p`` is as accurate as :math:`c + \log \sum_j e^{x_j - c}` on ordinary logits and far more accurate when the
     result is small: notebook 9 (*How accurate is each formula?*) measures, against mpmath,
     errors of at most about 3 units of roundoff in float32 and float64 where
-    :math:`\log(1 + s)` rounds :math:`1 + s` to 1 and returns 0.
+    :math:`\log(1 + r)` rounds :math:`1 + r` to 1 and returns 0.
 
     An all ``-inf`` slice, or an empty one, gives ``-inf`` (the log of an empty
     sum), as :func:`torch.logsumexp` does; ``+inf`` anywhere gives ``+inf``.
-    The gradient is :math:`\operatorname{softmax}(x)` (:func:`logsumexp_backward`).
+    The gradient is the softmax :math:`s` (:func:`logsumexp_backward`).
 
     Unlike :func:`torch.logsumexp`, an integer tensor is refused unless ``dtype=``
     names the floating-point type to compute in.

@@ -81,15 +81,16 @@ def nll_loss(
     r"""Negative log-likelihood of the target classes.
 
     .. math::
-        \ell_i = -w_{t_i}\,\texttt{log\_probs}_{i, t_i}, \qquad
-        \text{mean} = \frac{\sum_i \ell_i}{\sum_i w_{t_i}}, \qquad
+        \ell_i = -w_{y_i}\,\texttt{log\_probs}_{i, y_i}, \qquad
+        \text{mean} = \frac{\sum_i \ell_i}{\sum_i w_{y_i}}, \qquad
         \text{sum} = \sum_i \ell_i
 
     It only picks entries: it expects **log**-probabilities (the output of
     :func:`lsm.log_softmax`), not probabilities and not logits. Samples whose
     target equals ``ignore_index`` contribute neither to the loss nor to the
     mean's denominator (all ignored gives ``nan`` for "mean", as in torch).
-    ``weight`` (shape (C,)) rescales each class; by default every :math:`w_c = 1`.
+    ``weight`` (shape (C,)) rescales each class; by default every :math:`w_y = 1`.
+    :math:`y_i` is sample :math:`i`'s target class (``target[i]``).
     """
     batched = _check_loss_inputs(log_probs, target, weight, ignore_index, reduction, "nll_loss", "log_probs")
     if not batched:
@@ -118,13 +119,13 @@ def cross_entropy(
     r"""Cross-entropy of unnormalised scores against class indices.
 
     .. math::
-        \ell_i = -w_{t_i} \operatorname{log\_softmax}(z_i)_{t_i}
-        = w_{t_i}\Big(\operatorname{logsumexp}(z_i) - z_{i, t_i}\Big)
+        \ell_i = -w_{y_i} \log \operatorname{softmax}(x_i)_{y_i}
+        = w_{y_i}\Big(\operatorname{lse}(x_i) - x_{i, y_i}\Big)
 
     That is ``nll_loss(log_softmax(logits, dim=1), target)`` (dim 0 for an
     unbatched (C,) input). Its gradient with respect to the logits of sample
-    :math:`i` is :math:`w_{t_i}(\operatorname{softmax}(z_i) - \text{onehot}(t_i))`,
-    divided by :math:`\sum_i w_{t_i}` for "mean".
+    :math:`i` is :math:`w_{y_i}(\operatorname{softmax}(x_i) - e_{y_i})` (:math:`e_y` the
+    one-hot vector of class :math:`y`), divided by :math:`\sum_i w_{y_i}` for "mean".
     """
     _check_loss_inputs(logits, target, weight, ignore_index, reduction, "cross_entropy", "logits")
     class_dim = 1 if logits.dim() > 1 else 0

@@ -1,9 +1,10 @@
 r"""The textbook formulas, computed literally. Kept on purpose: they overflow and underflow.
 
 Every operation runs in the input's own dtype (torch rounds each op's result to it),
-with no shift, so :math:`e^{x}` overflows to ``inf`` once :math:`x > \log(\text{max})`
-of the format and underflows to 0 once :math:`x \le \log(\text{smallest subnormal} / 2)`
-(notebook 2 derives both thresholds).
+with no shift, so :math:`e^{x}` overflows to ``inf`` once :math:`x` passes about
+:math:`\log f_{\max}` and underflows to 0 once :math:`x` falls below about
+:math:`\log(f_{\mathrm{sub}} / 2)`, :math:`f_{\max}` and :math:`f_{\mathrm{sub}}` being the
+format's largest finite and smallest subnormal numbers (notebook 2 derives both thresholds).
 Compare :func:`lsm.softmax` and :func:`lsm.log_softmax`.
 """
 

@@ -10,9 +10,10 @@ from ._validation import as_floating, compute_dtype, normalize_dim
 def softmax_backward(grad: torch.Tensor, y: torch.Tensor, dim: int) -> torch.Tensor:
     r"""Vector-Jacobian product of softmax, from its output :math:`y`.
 
-    .. math:: \bar{x} = y \odot \left(\bar{y} - \textstyle\sum_j \bar{y}_j y_j\right)
+    .. math:: \bar{x} = s \odot \left(\bar{y} - \textstyle\sum_j \bar{y}_j s_j\right)
 
-    which is :math:`J^\top \bar{y}` for :math:`J = \operatorname{diag}(y) - y y^\top`.
+    which is :math:`J^\top \bar{y}` for the softmax Jacobian
+    :math:`J = \operatorname{diag}(s) - s s^\top` (``y`` holds :math:`s`).
     """
     acc = compute_dtype(y.dtype)
     g, s = grad.to(acc), y.to(acc)
@@ -44,12 +45,14 @@ def softmax(x: torch.Tensor, dim: int, *, dtype: torch.dtype | None = None) -> t
     r"""Numerically stable softmax along ``dim``.
 
     .. math::
-        \operatorname{softmax}(x)_i = \frac{e^{x_i - m}}{\sum_j e^{x_j - m}},
-        \qquad m = \max_j x_j
+        s_i = \operatorname{softmax}(x)_i = \frac{e^{x_i - c}}{\sum_j e^{x_j - c}},
+        \qquad c = \max_j x_j
 
-    The shift by :math:`m` cancels exactly in real arithmetic; in floating point it
-    keeps every exponent :math:`\le 0`, so nothing overflows, and the largest term is
-    exactly 1, so the denominator lies in :math:`[1, n]`.
+    The shift by :math:`c` cancels exactly in real arithmetic; in floating point it
+    keeps every exponent :math:`\le 0`, so no term overflows, and the largest term is
+    exactly :math:`e^0 = 1`, so the computed denominator is at least 1 (no
+    :math:`0/0`). In exact arithmetic it is at most :math:`n`; rounded, it can exceed
+    :math:`n` slightly once :math:`n > 2^p` (notebook 3).
 
     ``dtype=`` casts ``x`` before the computation, as in :func:`torch.softmax`;
     float16 and bfloat16 are computed in float32 and rounded once at the end.
