@@ -12,7 +12,10 @@
    would print literally. A Markdown preprocessor rewrites them, before anything else, into
    pymdownx.arithmatex math (typeset by MathJax) and mkdocs-autorefs links, so the docstrings stay
    valid reST for ``help()`` and Sphinx and also render on the site.
-4. Notebook pages. nbconvert's template adds a MathJax 2 configuration, an empty ``<script src="">``
+4. Notebook pages. Links between notebooks and to docs pages are written as files
+   (``03_max_shift.ipynb#infinite-maxima``, ``../docs/notation.md``) so that they work in Jupyter;
+   the hook points them at the built pages, and a link to no page fails the strict build.
+   nbconvert's template adds a MathJax 2 configuration, an empty ``<script src="">``
    and a loader that would import mermaid from a CDN. The site typesets with its own offline
    MathJax 3 (docs/javascripts/mathjax.js), and no request may leave the site, so they are removed.
    The same template inlines about 590 kB of identical JupyterLab CSS into every notebook page;
@@ -219,9 +222,30 @@ def on_pre_build(config):
     _shared_css.clear()
 
 
+# A link in a notebook's markdown cell, written so that it works in Jupyter and on GitHub:
+# another notebook (``03_max_shift.ipynb#infinite-maxima``) or a docs page
+# (``../docs/notation.md``). nbconvert renders the cell itself, so mkdocs never rewrites it.
+_NOTEBOOK_LINK = re.compile(r'href="(?P<path>(?:\.\./docs/)?[\w./-]+\.(?:ipynb|md))(?P<fragment>#[^"]*)?"')
+
+
+def rewrite_notebook_links(html: str, page, files) -> str:
+    """Point each notebook-relative link at the page that the site builds for its target."""
+    def site_link(match: re.Match) -> str:
+        path = match.group("path")
+        target = path[len("../docs/"):] if path.startswith("../docs/") else f"{NOTEBOOK_DIR}/{path}"
+        file = files.get_file_from_path(target)
+        if file is None or not file.is_documentation_page():
+            log.warning("%s: link %r names no page of the site", page.file.src_uri, path)
+            return match.group(0)
+        return f'href="{get_relative_url(file.url, page.url)}{match.group("fragment") or ""}"'
+
+    return _NOTEBOOK_LINK.sub(site_link, html)
+
+
 def on_page_content(html, page, config, files):
     if not page.file.src_uri.endswith(".ipynb"):
         return html
+    html = rewrite_notebook_links(html, page, files)
     for pattern in _NBCONVERT_LEFTOVERS:
         html, count = pattern.subn("", html)
         if count != 1:
