@@ -193,7 +193,44 @@ def test_home_page_reading_order_links_every_notebook(site):
     home = html_of(site, "")
     links = [a["href"] for a in home.select("article ol a[href]") if a["href"].startswith("notebooks/")]
     assert links == [f"notebooks/{p.stem}/" for p in NOTEBOOKS]
-    assert home.select_one('article a[href="seeds/"]') and home.select_one('article a[href="api/"]')
+    assert home.select_one('article a[href="notation/"]') and home.select_one('article a[href="api/"]')
+
+
+def internal_links(site: Path, url: str):
+    """(href, resolved page folder, fragment) for every link of a page's article that stays on the site."""
+    for a in html_of(site, url).select("article a[href]"):
+        href = a["href"]
+        if re.match(r"[a-z][a-z0-9+.-]*:", href) or a.has_attr("download"):
+            continue  # http(s), mailto, ...; the download button is checked on its own
+        path, _, fragment = href.partition("#")
+        target = (site / url / path).resolve() if path else (site / url).resolve()
+        yield href, target, fragment
+
+
+@functools.lru_cache(maxsize=None)
+def anchors_of(page: Path) -> frozenset:
+    return frozenset(re.findall(r'\sid="([^"]+)"', page.read_text(encoding="utf-8")))
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_every_link_between_pages_reaches_a_page_and_its_anchor(site, url):
+    for href, target, fragment in internal_links(site, url):
+        page = target / "index.html" if target.is_dir() else target
+        assert page.is_file(), f"{url or 'home'}: {href} leads to no page"
+        if fragment and page.suffix == ".html":
+            assert fragment in anchors_of(page), f"{url or 'home'}: {href}: the page has no anchor #{fragment}"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_notebook_links_the_notation_page_from_its_first_cell(site, notebook):
+    first = html_of(site, page_url(notebook)).select_one("article .jp-MarkdownCell")
+    assert first is not None and first.select_one('a[href="../../notation/"]'), notebook.name
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_no_page_names_a_file_or_folder_that_readers_cannot_open(site, url):
+    text = html_of(site, url).select_one("article").get_text(" ")
+    assert not re.search(r"[0-9]{3}_[0-9a-f]{16}|shared/", text), url
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
