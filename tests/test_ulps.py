@@ -90,3 +90,10 @@ def test_non_float_input_is_refused_with_the_fix(bad):
 def test_mixed_formats_are_refused_with_the_fix():
     with pytest.raises(TypeError, match=r"convert one with \.to"):
         ulps_between(torch.tensor([1.0]), torch.tensor([1.0], dtype=torch.float64))
+
+
+def test_the_kernel_capability_is_reported_and_compared_with_the_stored_one():
+    from lsm.accuracy import machine
+
+    assert machine.cpu_capability() == torch.backends.cpu.get_cpu_capability()
+    assert machine.on_stored_kernels() == (machine.cpu_capability() == machine.STORED_CAPABILITY)

@@ -13,6 +13,7 @@ One idea per module:
 * :mod:`~lsm.accuracy.algorithms`: the formulas compared;
 * :mod:`~lsm.accuracy.metrics`: errors in units of u;
 * :mod:`~lsm.accuracy.ulps`: errors in ulps and the distance between floats in steps;
+* :mod:`~lsm.accuracy.machine`: which CPU kernels ran, and whether they computed the stored outputs;
 * :mod:`~lsm.accuracy.inputs`: seeded test vectors;
 * :mod:`~lsm.accuracy.study`: all formulas on a batch, all metrics;
 * :mod:`~lsm.accuracy.candidates`: the forward passes proposed for lsm.
