@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from lsm.accuracy import every_value
 from lsm.accuracy.ulps import ulp, ulp_error, ulps_between
 
 HALF = [torch.float16, torch.bfloat16]
@@ -17,8 +18,7 @@ ALL = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
 
 
 def every_finite(dtype: torch.dtype) -> torch.Tensor:
-    bits = torch.arange(-(2**15), 2**15, dtype=torch.int32).to(torch.int16)
-    values = bits.view(dtype)
+    values = every_value(dtype)
     return values[torch.isfinite(values)]
 
 
@@ -97,3 +97,15 @@ def test_the_kernel_capability_is_reported_and_compared_with_the_stored_one():
 
     assert machine.cpu_capability() == torch.backends.cpu.get_cpu_capability()
     assert machine.on_stored_kernels() == (machine.cpu_capability() == machine.STORED_CAPABILITY)
+
+
+@pytest.mark.parametrize("dtype", HALF, ids=str)
+def test_every_value_holds_each_bit_pattern_once(dtype):
+    bits = every_value(dtype).view(torch.int16).to(torch.int32)
+    assert bits.unique().numel() == 2**16 and bits[0] == -(2**15) and bits[-1] == 2**15 - 1
+    assert (bits.diff() == 1).all()
+
+
+def test_every_value_refuses_a_format_too_large_to_enumerate():
+    with pytest.raises(TypeError, match="sample it instead"):
+        every_value(torch.float32)

@@ -4,7 +4,8 @@ The error study of notebook 9, after Blanchard, Higham and Higham, "Accurately
 computing the log-sum-exp and softmax functions", IMA J. Numer. Anal. 41(4), 2021.
 One idea per module:
 
-* :mod:`~lsm.accuracy.formats`: float16, bfloat16, float32, float64 and their unit roundoff u;
+* :mod:`~lsm.accuracy.formats`: float16, bfloat16, float32, float64, their unit roundoff u, and
+  every value of a 16-bit format (:func:`~lsm.accuracy.formats.every_value`);
 * :mod:`~lsm.accuracy.rounding`: correct rounding of float64 numbers to a narrower format;
 * :mod:`~lsm.accuracy.arithmetic`: a format's arithmetic, emulated (rounded after every
   operation) or native, with a fixed summation order;
@@ -21,10 +22,10 @@ One idea per module:
 Not imported by ``import lsm``; it needs mpmath (a dependency of torch, via sympy).
 """
 
-from .formats import BFLOAT16, FLOAT16, FLOAT32, FLOAT64, FORMATS, HALF_FORMATS, Format
+from .formats import BFLOAT16, FLOAT16, FLOAT32, FLOAT64, FORMATS, HALF_FORMATS, Format, every_value
 from .ulps import ulp, ulp_error, ulps_between
 
 __all__ = [
     "Format", "FLOAT16", "BFLOAT16", "FLOAT32", "FLOAT64", "FORMATS", "HALF_FORMATS",
-    "ulp", "ulp_error", "ulps_between",
+    "every_value", "ulp", "ulp_error", "ulps_between",
 ]

@@ -64,3 +64,19 @@ FLOAT64 = Format("float64", torch.float64, 53, -1022, 1023)
 FORMATS = (FLOAT16, BFLOAT16, FLOAT32, FLOAT64)
 HALF_FORMATS = (FLOAT16, BFLOAT16)
 
+
+
+def every_value(dtype: torch.dtype) -> torch.Tensor:
+    """All 65,536 values of a 16-bit format (float16 or bfloat16), NaNs and infinities included.
+
+    In the order of their bit patterns read as signed 16-bit integers: first ``-0`` and the
+    negative numbers by increasing magnitude (then ``-inf`` and the negative NaNs), then
+    ``+0`` and the positive ones. Filter as needed: ``v[v.isfinite()]``, ``v[~v.isnan()]``.
+    Checking a claim on every value of the format is cheaper than arguing about a sample.
+    """
+    if dtype not in (torch.float16, torch.bfloat16):
+        raise TypeError(
+            f"lsm.accuracy.every_value: {dtype} is not a 16-bit floating-point format; "
+            "pass torch.float16 or torch.bfloat16 (float32 has 2^32 values: sample it instead)."
+        )
+    return torch.arange(-(2**15), 2**15, dtype=torch.int32).to(torch.int16).view(dtype)
