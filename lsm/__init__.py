@@ -1,17 +1,18 @@
 """lsm: softmax, the max-shift trick and log_softmax, derived, verified and timed.
 
-Forward formulas (naive and stable), hand-derived backward passes, losses and
-explicit Jacobians. Every function takes PyTorch tensors of any shape; the
+Forward formulas (naive and stable), hand-derived backward (vector-Jacobian) and
+forward-mode (Jacobian-vector) passes, losses and explicit Jacobians. The stable functions
+work under ``torch.func`` (vmap, grad, jacrev, jacfwd, hessian) and forward-mode AD. Every function takes PyTorch tensors of any shape; the
 reduction ``dim`` is always required.
 """
 
 from .jacobians import log_softmax_jacobian, softmax_jacobian
 from .log_sigmoid import log_sigmoid, log_sigmoid_backward
-from .log_softmax import log_softmax, log_softmax_backward, log_softmax_forward
-from .logsumexp import logsumexp, logsumexp_backward, logsumexp_forward
+from .log_softmax import log_softmax, log_softmax_backward, log_softmax_forward, log_softmax_jvp
+from .logsumexp import logsumexp, logsumexp_backward, logsumexp_forward, logsumexp_jvp
 from .losses import cross_entropy, nll_loss
 from .naive import naive_log_softmax, naive_softmax
-from .softmax import softmax, softmax_backward
+from .softmax import softmax, softmax_backward, softmax_jvp
 
 __version__ = "0.2.0"
 
@@ -28,6 +29,9 @@ __all__ = [
     "log_softmax_backward",
     "logsumexp_backward",
     "log_sigmoid_backward",
+    "softmax_jvp",
+    "log_softmax_jvp",
+    "logsumexp_jvp",
     "softmax_jacobian",
     "log_softmax_jacobian",
     "nll_loss",

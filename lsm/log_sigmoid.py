@@ -23,19 +23,31 @@ def log_sigmoid_backward(grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 
 class LogSigmoidFunction(torch.autograd.Function):
-    """Element-wise log-sigmoid whose backward is :func:`log_sigmoid_backward`."""
+    """Element-wise log-sigmoid: backward :func:`log_sigmoid_backward`; the Jacobian is
+    diagonal, so the forward mode multiplies the tangent by the same slope. A generated
+    vmap rule makes it work under ``torch.func``."""
+
+    generate_vmap_rule = True
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+    def forward(x: torch.Tensor) -> torch.Tensor:
         xc = x.to(compute_dtype(x.dtype))
-        y = (torch.clamp(xc, max=0) - torch.log1p(torch.exp(-xc.abs()))).to(x.dtype)
-        ctx.save_for_backward(x)
-        return y
+        return (torch.clamp(xc, max=0) - torch.log1p(torch.exp(-xc.abs()))).to(x.dtype)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0])
+        ctx.save_for_forward(inputs[0])
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         (x,) = ctx.saved_tensors
         return log_sigmoid_backward(grad, x)
+
+    @staticmethod
+    def jvp(ctx, tangent: torch.Tensor):
+        (x,) = ctx.saved_tensors
+        return log_sigmoid_backward(tangent, x)
 
 
 def log_sigmoid(x: torch.Tensor, *, dtype: torch.dtype | None = None) -> torch.Tensor:

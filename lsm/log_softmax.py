@@ -24,6 +24,8 @@ def log_softmax_forward(xc: torch.Tensor, dim: int) -> torch.Tensor:
 
     ``max`` gives the maximum and its first index :math:`k` in one pass; the term
     :math:`e^0 = 1` at :math:`k` is zeroed in place and added back through ``log1p``.
+    (``torch.func.vmap`` has no batching rule for the in-place ``scatter_`` and runs it
+    through PyTorch's slower fallback, with a performance warning; the result is the same.)
     :math:`c - c` is 0, or NaN when the maximum is not finite, so a slice holding ``+inf``,
     only ``-inf`` or NaN gives NaN, as in torch.
     """
@@ -33,23 +35,46 @@ def log_softmax_forward(xc: torch.Tensor, dim: int) -> torch.Tensor:
     return shifted - torch.log1p(rest + (c - c))
 
 
+def log_softmax_jvp(tangent: torch.Tensor, y: torch.Tensor, dim: int) -> torch.Tensor:
+    r"""Jacobian-vector product of log_softmax (forward mode), from its output :math:`y = \log s`.
+
+    .. math:: \dot{y} = K \dot{x} = \dot{x} - \textstyle\sum_j e^{y_j} \dot{x}_j
+
+    for the log-softmax Jacobian :math:`K = I - \mathbf{1} s^\top` (not symmetric: the
+    backward pass :func:`log_softmax_backward` applies :math:`K^\top` instead).
+    """
+    acc = compute_dtype(y.dtype)
+    t, ly = tangent.to(acc), y.to(acc)
+    return (t - (torch.exp(ly) * t).sum(dim, keepdim=True)).to(y.dtype)
+
+
 class LogSoftmaxFunction(torch.autograd.Function):
-    """log_softmax along ``dim`` whose backward is :func:`log_softmax_backward`."""
+    """log_softmax along ``dim``: backward :func:`log_softmax_backward`, forward mode
+    :func:`log_softmax_jvp`; a generated vmap rule makes it work under ``torch.func``."""
+
+    generate_vmap_rule = True
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, dim: int) -> torch.Tensor:
+    def forward(x: torch.Tensor, dim: int) -> torch.Tensor:
         if x.numel() == 0:
-            y = torch.empty_like(x)
-        else:
-            y = log_softmax_forward(x.to(compute_dtype(x.dtype)), dim).to(x.dtype)
-        ctx.save_for_backward(y)
-        ctx.dim = dim
-        return y
+            return torch.empty_like(x)
+        return log_softmax_forward(x.to(compute_dtype(x.dtype)), dim).to(x.dtype)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.dim = inputs[1]
+        ctx.save_for_backward(output)
+        ctx.save_for_forward(output)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         (y,) = ctx.saved_tensors
         return log_softmax_backward(grad, y, ctx.dim), None
+
+    @staticmethod
+    def jvp(ctx, tangent: torch.Tensor, _dim_tangent):
+        (y,) = ctx.saved_tensors
+        return log_softmax_jvp(tangent, y, ctx.dim)
 
 
 def log_softmax(x: torch.Tensor, dim: int, *, dtype: torch.dtype | None = None) -> torch.Tensor:

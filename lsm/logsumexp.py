@@ -22,7 +22,8 @@ def logsumexp_forward(xc: torch.Tensor, dim: int) -> torch.Tensor:
     r"""logsumexp of a non-empty tensor over ``dim``, keeping the dim: the formula of :func:`logsumexp`.
 
     ``max`` gives the maximum and its first index :math:`k` in one pass; the term
-    :math:`e^{x_k - c} = 1` is zeroed in place and added back through ``log1p``. For a
+    :math:`e^{x_k - c} = 1` is zeroed in place (under ``torch.func.vmap`` through PyTorch's
+    fallback for ``scatter_``, with a performance warning) and added back through ``log1p``. For a
     non-finite maximum the shift is 0 and the zeroed term comes back as
     :math:`\operatorname{expm1}(\max)`: ``inf``, ``-1`` (so :math:`\operatorname{log1p}(-1) = -\infty`)
     or NaN; for a finite one it is :math:`\operatorname{expm1}(0) = 0`.
@@ -33,11 +34,26 @@ def logsumexp_forward(xc: torch.Tensor, dim: int) -> torch.Tensor:
     return m + torch.log1p(rest + torch.expm1(top - m))
 
 
+def logsumexp_jvp(tangent: torch.Tensor, x: torch.Tensor, out: torch.Tensor, dim: int) -> torch.Tensor:
+    r"""Jacobian-vector product of logsumexp (forward mode): the softmax-weighted tangent.
+
+    .. math:: \dot{y} = s^\top \dot{x} = \textstyle\sum_j e^{x_j - \operatorname{lse}(x)}\, \dot{x}_j
+
+    ``out`` keeps the reduced dimension (size 1); so does the result.
+    """
+    acc = compute_dtype(x.dtype)
+    weights = torch.exp(x.to(acc) - out.to(acc))
+    return (weights * tangent.to(acc)).sum(dim, keepdim=True).to(x.dtype)
+
+
 class LogSumExpFunction(torch.autograd.Function):
-    """logsumexp over ``dim`` whose backward is :func:`logsumexp_backward`."""
+    """logsumexp over ``dim``: backward :func:`logsumexp_backward`, forward mode
+    :func:`logsumexp_jvp`; a generated vmap rule makes it work under ``torch.func``."""
+
+    generate_vmap_rule = True
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, dim: int, keepdim: bool) -> torch.Tensor:
+    def forward(x: torch.Tensor, dim: int, keepdim: bool) -> torch.Tensor:
         xc = x.to(compute_dtype(x.dtype))
         if x.dim() > 0 and x.shape[dim] == 0:
             out = xc.sum(dim, keepdim=True).fill_(float("-inf"))
@@ -45,14 +61,16 @@ class LogSumExpFunction(torch.autograd.Function):
             out = xc.sum(dim, keepdim=True)
         else:
             out = logsumexp_forward(xc, dim)
-        ctx.squeeze = not keepdim and x.dim() > 0
         result = out.to(x.dtype)
-        if ctx.squeeze:
-            result = result.squeeze(dim)
+        return result.squeeze(dim) if not keepdim and x.dim() > 0 else result
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x, dim, keepdim = inputs
+        ctx.dim, ctx.squeeze = dim, not keepdim and x.dim() > 0
         # Save the returned tensor itself, so a double backward can flow through it.
-        ctx.save_for_backward(x, result)
-        ctx.dim = dim
-        return result
+        ctx.save_for_backward(x, output)
+        ctx.save_for_forward(x, output)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
@@ -60,6 +78,14 @@ class LogSumExpFunction(torch.autograd.Function):
         if ctx.squeeze:
             grad, out = grad.unsqueeze(ctx.dim), out.unsqueeze(ctx.dim)
         return logsumexp_backward(grad, x, out, ctx.dim), None, None
+
+    @staticmethod
+    def jvp(ctx, tangent: torch.Tensor, _dim_tangent, _keepdim_tangent):
+        x, out = ctx.saved_tensors
+        if ctx.squeeze:
+            out = out.unsqueeze(ctx.dim)
+        y_dot = logsumexp_jvp(tangent, x, out, ctx.dim)
+        return y_dot.squeeze(ctx.dim) if ctx.squeeze else y_dot
 
 
 def logsumexp(

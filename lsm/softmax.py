@@ -20,25 +20,49 @@ def softmax_backward(grad: torch.Tensor, y: torch.Tensor, dim: int) -> torch.Ten
     return (s * (g - (g * s).sum(dim, keepdim=True))).to(y.dtype)
 
 
+def softmax_jvp(tangent: torch.Tensor, y: torch.Tensor, dim: int) -> torch.Tensor:
+    r"""Jacobian-vector product of softmax (forward mode), from its output :math:`y = s`.
+
+    .. math:: \dot{y} = J \dot{x} = s \odot \left(\dot{x} - \textstyle\sum_j s_j \dot{x}_j\right)
+
+    :math:`J = \operatorname{diag}(s) - s s^\top` is symmetric, so this is the product
+    of :func:`softmax_backward` applied to the tangent.
+    """
+    return softmax_backward(tangent, y, dim)
+
+
 class SoftmaxFunction(torch.autograd.Function):
-    """softmax along ``dim`` whose backward is :func:`softmax_backward`."""
+    """softmax along ``dim``: backward :func:`softmax_backward`, forward mode :func:`softmax_jvp`.
+
+    Written in the form that ``torch.func`` transforms accept (``setup_context``, a
+    generated vmap rule), so ``vmap``, ``grad``, ``jacrev``, ``jacfwd`` and ``hessian`` work.
+    """
+
+    generate_vmap_rule = True
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, dim: int) -> torch.Tensor:
+    def forward(x: torch.Tensor, dim: int) -> torch.Tensor:
         if x.numel() == 0:
-            y = torch.empty_like(x)
-        else:
-            xc = x.to(compute_dtype(x.dtype))
-            e = torch.exp(xc - xc.amax(dim, keepdim=True))
-            y = (e / e.sum(dim, keepdim=True)).to(x.dtype)
-        ctx.save_for_backward(y)
-        ctx.dim = dim
-        return y
+            return torch.empty_like(x)
+        xc = x.to(compute_dtype(x.dtype))
+        e = torch.exp(xc - xc.amax(dim, keepdim=True))
+        return (e / e.sum(dim, keepdim=True)).to(x.dtype)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.dim = inputs[1]
+        ctx.save_for_backward(output)
+        ctx.save_for_forward(output)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         (y,) = ctx.saved_tensors
         return softmax_backward(grad, y, ctx.dim), None
+
+    @staticmethod
+    def jvp(ctx, tangent: torch.Tensor, _dim_tangent):
+        (y,) = ctx.saved_tensors
+        return softmax_jvp(tangent, y, ctx.dim)
 
 
 def softmax(x: torch.Tensor, dim: int, *, dtype: torch.dtype | None = None) -> torch.Tensor:
