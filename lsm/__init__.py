@@ -2,7 +2,8 @@
 
 Forward formulas (naive and stable), hand-derived backward (vector-Jacobian) and
 forward-mode (Jacobian-vector) passes, losses and explicit Jacobians. The stable functions
-work under ``torch.func`` (vmap, grad, jacrev, jacfwd, hessian) and forward-mode AD. Every function takes PyTorch tensors of any shape; the
+work under ``torch.func`` (vmap, grad, jacrev, jacfwd, hessian), forward-mode AD and
+``torch.compile(fullgraph=True)``. Every function takes PyTorch tensors of any shape; the
 reduction ``dim`` is always required.
 """
 

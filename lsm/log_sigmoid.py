@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from ._autograd import apply, without_jvp
 from ._validation import as_floating, compute_dtype
 
 
@@ -50,6 +51,9 @@ class LogSigmoidFunction(torch.autograd.Function):
         return log_sigmoid_backward(tangent, x)
 
 
+
+_LogSigmoidFunctionForCompile = without_jvp(LogSigmoidFunction)
+
 def log_sigmoid(x: torch.Tensor, *, dtype: torch.dtype | None = None) -> torch.Tensor:
     r"""Element-wise :math:`\log \sigma(x) = -\log(1 + e^{-x})`, computed stably.
 
@@ -63,4 +67,4 @@ def log_sigmoid(x: torch.Tensor, *, dtype: torch.dtype | None = None) -> torch.T
     exponentials need not sum to 1.
     """
     x = as_floating(x, "x", "log_sigmoid", dtype)
-    return LogSigmoidFunction.apply(x)
+    return apply(LogSigmoidFunction, _LogSigmoidFunctionForCompile, x)

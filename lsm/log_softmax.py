@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from ._autograd import apply, without_jvp
 from ._validation import as_floating, compute_dtype, normalize_dim
 
 
@@ -77,6 +78,9 @@ class LogSoftmaxFunction(torch.autograd.Function):
         return log_softmax_jvp(tangent, y, ctx.dim)
 
 
+
+_LogSoftmaxFunctionForCompile = without_jvp(LogSoftmaxFunction)
+
 def log_softmax(x: torch.Tensor, dim: int, *, dtype: torch.dtype | None = None) -> torch.Tensor:
     r"""Numerically stable log-softmax along ``dim``.
 
@@ -103,4 +107,4 @@ def log_softmax(x: torch.Tensor, dim: int, *, dtype: torch.dtype | None = None) 
     """
     x = as_floating(x, "x", "log_softmax", dtype)
     dim = normalize_dim(dim, x.dim(), "log_softmax")
-    return LogSoftmaxFunction.apply(x, dim)
+    return apply(LogSoftmaxFunction, _LogSoftmaxFunctionForCompile, x, dim)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from ._autograd import apply, without_jvp
 from ._validation import as_floating, compute_dtype, normalize_dim
 
 
@@ -88,6 +89,9 @@ class LogSumExpFunction(torch.autograd.Function):
         return y_dot.squeeze(ctx.dim) if ctx.squeeze else y_dot
 
 
+
+_LogSumExpFunctionForCompile = without_jvp(LogSumExpFunction)
+
 def logsumexp(
     x: torch.Tensor, dim: int, keepdim: bool = False, *, dtype: torch.dtype | None = None
 ) -> torch.Tensor:
@@ -116,4 +120,4 @@ def logsumexp(
     dim = normalize_dim(dim, x.dim(), "logsumexp")
     if not isinstance(keepdim, bool):
         raise TypeError(f"lsm.logsumexp: keepdim must be True or False, got {keepdim!r}.")
-    return LogSumExpFunction.apply(x, dim, keepdim)
+    return apply(LogSumExpFunction, _LogSumExpFunctionForCompile, x, dim, keepdim)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from ._autograd import apply, without_jvp
 from ._validation import as_floating, compute_dtype, normalize_dim
 
 
@@ -65,6 +66,9 @@ class SoftmaxFunction(torch.autograd.Function):
         return softmax_jvp(tangent, y, ctx.dim)
 
 
+
+_SoftmaxFunctionForCompile = without_jvp(SoftmaxFunction)
+
 def softmax(x: torch.Tensor, dim: int, *, dtype: torch.dtype | None = None) -> torch.Tensor:
     r"""Numerically stable softmax along ``dim``.
 
@@ -84,4 +88,4 @@ def softmax(x: torch.Tensor, dim: int, *, dtype: torch.dtype | None = None) -> t
     """
     x = as_floating(x, "x", "softmax", dtype)
     dim = normalize_dim(dim, x.dim(), "softmax")
-    return SoftmaxFunction.apply(x, dim)
+    return apply(SoftmaxFunction, _SoftmaxFunctionForCompile, x, dim)
