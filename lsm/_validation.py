@@ -11,6 +11,20 @@ import operator
 import torch
 
 HALF_DTYPES = (torch.float16, torch.bfloat16)
+# The floating-point formats lsm computes in (half formats through float32). float8 and the
+# other narrow formats are floating point to torch too, but torch has no CPU kernels for
+# max, exp or sum on them: they are refused here, with the fix, not deep inside torch.
+COMPUTABLE = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+
+
+def require_computable(dtype: torch.dtype, what: str, fn: str) -> None:
+    """Raise TypeError for a floating-point dtype lsm cannot compute in (float8, ...)."""
+    if dtype.is_floating_point and dtype not in COMPUTABLE:
+        raise TypeError(
+            f"lsm.{fn}: {what} {dtype}, a format that lsm (like torch's CPU kernels) cannot "
+            f"compute in. Convert to float32 first, for example x.float(), or pass "
+            f"dtype=torch.float32."
+        )
 
 
 def require_tensor(x: object, name: str, fn: str) -> torch.Tensor:
@@ -30,6 +44,7 @@ def require_float_dtype(dtype: object, fn: str) -> torch.dtype:
             f"lsm.{fn}: dtype= must be a floating-point torch.dtype such as torch.float32, "
             f"got {dtype!r}."
         )
+    require_computable(dtype, "dtype= is", fn)
     return dtype
 
 
@@ -48,6 +63,7 @@ def as_floating(x: object, name: str, fn: str, dtype: object = None) -> torch.Te
             f"tensor. Pass dtype=torch.float32 (or float64) to choose the precision, "
             f"or convert with {name}.float()."
         )
+    require_computable(x.dtype, f"`{name}` has dtype", fn)
     return x
 
 

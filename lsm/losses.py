@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from ._validation import require_tensor
+from ._validation import require_computable, require_tensor
 from .log_softmax import log_softmax
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -23,6 +23,7 @@ def _check_loss_inputs(scores, target, weight, ignore_index, reduction, fn, name
             f"lsm.{fn}: `{name}` has dtype {scores.dtype}, but it must be floating point; "
             f"convert with {name}.float()."
         )
+    require_computable(scores.dtype, f"`{name}` has dtype", fn)
     if scores.dim() == 0:
         raise ValueError(
             f"lsm.{fn}: `{name}` is 0-dimensional; it needs a class dimension: shape (C,), "
@@ -46,7 +47,10 @@ def _check_loss_inputs(scores, target, weight, ignore_index, reduction, fn, name
     n_classes = scores.shape[1] if batched else scores.shape[0]
     if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
         raise TypeError(f"lsm.{fn}: ignore_index must be an int, got {ignore_index!r}.")
-    used = target[target != ignore_index]
+    # Compare in int64: in a narrow dtype ignore_index=-100 or the class count would wrap
+    # (-100 is 156 as uint8, 200 is -56 as int8). Every integer dtype converts exactly.
+    t64 = target.long()
+    used = t64[t64 != ignore_index]
     bad = used[(used < 0) | (used >= n_classes)]
     if bad.numel() > 0:
         raise ValueError(
@@ -95,8 +99,9 @@ def nll_loss(
     batched = _check_loss_inputs(log_probs, target, weight, ignore_index, reduction, "nll_loss", "log_probs")
     if not batched:
         log_probs, target = log_probs.unsqueeze(0), target.unsqueeze(0)
+    target = target.long()  # exact for every integer dtype; compared without wrapping
     keep = target != ignore_index
-    classes = torch.where(keep, target, torch.zeros_like(target)).long()
+    classes = torch.where(keep, target, torch.zeros_like(target))
     picked = log_probs.gather(1, classes.unsqueeze(1)).squeeze(1)
     w = torch.ones_like(picked) if weight is None else weight[classes]
     w = torch.where(keep, w, torch.zeros_like(w))

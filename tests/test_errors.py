@@ -156,3 +156,24 @@ def test_loss_bad_reduction_weight_and_ignore_index(loss, name):
         loss(scores, target, weight=torch.ones(3, dtype=torch.float64))
     with pytest.raises(TypeError, match="ignore_index must be an int"):
         loss(scores, target, ignore_index=None)
+
+
+FLOAT8 = [getattr(torch, name) for name in ("float8_e4m3fn", "float8_e5m2") if hasattr(torch, name)]
+
+
+@pytest.mark.parametrize("fn", ALL_FORWARD)
+@pytest.mark.parametrize("dtype", FLOAT8, ids=str)
+def test_formats_lsm_cannot_compute_in_are_refused_with_the_fix(fn, dtype):
+    x = torch.zeros(3).to(dtype)
+    with pytest.raises(TypeError, match=re.escape(f"has dtype {dtype}, a format that lsm")) as info:
+        fn(x, 0)
+    assert "x.float()" in str(info.value) and "dtype=torch.float32" in str(info.value)
+    with pytest.raises(TypeError, match=re.escape(f"dtype= is {dtype}")):
+        fn(torch.zeros(3), 0, dtype=dtype)
+
+
+@pytest.mark.parametrize("loss,name", LOSSES)
+@pytest.mark.parametrize("dtype", FLOAT8, ids=str)
+def test_loss_scores_in_float8_are_refused_with_the_fix(loss, name, dtype):
+    with pytest.raises(TypeError, match=re.escape(f"`{name}` has dtype {dtype}, a format that lsm")):
+        loss(torch.zeros(2, 3).to(dtype), torch.tensor([0, 1]))

@@ -95,3 +95,18 @@ def test_half_precision_cross_entropy():
     theirs = F.cross_entropy(logits.half(), target)
     assert ours.dtype == torch.float16
     torch.testing.assert_close(ours, theirs, rtol=2 * torch.finfo(torch.float16).eps, atol=0)
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64], ids=str)
+def test_every_integer_target_dtype_is_compared_without_wrapping(dtype):
+    # -100 is 156 as uint8 and 200 is -56 as int8: comparisons must not wrap.
+    g = torch.Generator().manual_seed(3)
+    logits = torch.randn(4, 200, generator=g, dtype=torch.float64)
+    high = 156 if dtype != torch.int8 else 127
+    target = torch.tensor([high, 0, 7, high], dtype=dtype)
+    expected = torch.nn.functional.cross_entropy(logits, target.long(), reduction="none")
+    torch.testing.assert_close(lsm.cross_entropy(logits, target, reduction="none"), expected, rtol=1e-13, atol=0)
+    log_probs = torch.log_softmax(logits, 1)
+    torch.testing.assert_close(lsm.nll_loss(log_probs, target), torch.nn.functional.nll_loss(log_probs, target.long()), rtol=1e-13, atol=0)
+    with pytest.raises(ValueError, match="target holds class 3, but `logits` has 3 classes"):
+        lsm.cross_entropy(logits[:, :3], torch.tensor([0, 3, 1, 2], dtype=dtype))
