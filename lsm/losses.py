@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from ._validation import require_computable, require_tensor
+from ._validation import compute_dtype, require_computable, require_tensor
 from .log_softmax import log_softmax
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -92,7 +92,9 @@ def nll_loss(
     It only picks entries: it expects **log**-probabilities (the output of
     :func:`lsm.log_softmax`), not probabilities and not logits. Samples whose
     target equals ``ignore_index`` contribute neither to the loss nor to the
-    mean's denominator (all ignored gives ``nan`` for "mean", as in torch).
+    mean's denominator (all ignored gives ``nan`` for "mean", as in torch). For float16
+    and bfloat16 the sums of "mean" and "sum" run in float32 and are rounded once, so a
+    float16 mean over more than 65,504 samples is finite (torch's is NaN).
     ``weight`` (shape (C,)) rescales each class; by default every :math:`w_y = 1`.
     :math:`y_i` is sample :math:`i`'s target class (``target[i]``).
     """
@@ -106,10 +108,13 @@ def nll_loss(
     w = torch.ones_like(picked) if weight is None else weight[classes]
     w = torch.where(keep, w, torch.zeros_like(w))
     losses = torch.where(keep, -picked * w, torch.zeros_like(picked))
+    # Reductions accumulate in float32 for half-precision input and round once: a float16
+    # mean over more than 65,504 samples would otherwise divide inf by inf.
+    acc = compute_dtype(losses.dtype)
     if reduction == "sum":
-        return losses.sum()
+        return losses.to(acc).sum().to(losses.dtype)
     if reduction == "mean":
-        return losses.sum() / w.sum()
+        return (losses.to(acc).sum() / w.to(acc).sum()).to(losses.dtype)
     return losses if batched else losses.squeeze(0)
 
 

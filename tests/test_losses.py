@@ -110,3 +110,23 @@ def test_every_integer_target_dtype_is_compared_without_wrapping(dtype):
     torch.testing.assert_close(lsm.nll_loss(log_probs, target), torch.nn.functional.nll_loss(log_probs, target.long()), rtol=1e-13, atol=0)
     with pytest.raises(ValueError, match="target holds class 3, but `logits` has 3 classes"):
         lsm.cross_entropy(logits[:, :3], torch.tensor([0, 3, 1, 2], dtype=dtype))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=str)
+def test_half_precision_reductions_accumulate_in_float32(dtype):
+    # 70,000 samples: the float16 sum of the weights overflows, so a float16 mean is inf / inf.
+    n = 70_000
+    g = torch.Generator().manual_seed(4)
+    logits = torch.randn(n, 5, generator=g).to(dtype)
+    target = torch.randint(0, 5, (n,), generator=g)
+    exact = F.cross_entropy(logits.double(), target)  # the reference: float64 from the same inputs
+    got = lsm.cross_entropy(logits, target)
+    assert got.dtype == dtype and torch.isfinite(got)
+    eps = torch.finfo(dtype).eps
+    assert abs(got.double() - exact) <= 2 * eps * exact  # per-sample errors ~ eps, rounded once
+    total = lsm.cross_entropy(logits, target, reduction="sum").double()
+    exact_total = F.cross_entropy(logits.double(), target, reduction="sum")
+    if exact_total > torch.finfo(dtype).max:  # float16: the true sum, about 1.3e5, overflows
+        assert total == float("inf")
+    else:
+        assert abs(total - exact_total) <= 2 * eps * exact_total
