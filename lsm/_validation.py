@@ -17,13 +17,12 @@ HALF_DTYPES = (torch.float16, torch.bfloat16)
 COMPUTABLE = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
-def require_computable(dtype: torch.dtype, what: str, fn: str) -> None:
+def require_computable(dtype: torch.dtype, what: str, fn: str, fix: str) -> None:
     """Raise TypeError for a floating-point dtype lsm cannot compute in (float8, ...)."""
     if dtype.is_floating_point and dtype not in COMPUTABLE:
         raise TypeError(
             f"lsm.{fn}: {what} {dtype}, a format that lsm (like torch's CPU kernels) cannot "
-            f"compute in. Convert to float32 first, for example x.float(), or pass "
-            f"dtype=torch.float32."
+            f"compute in. {fix}"
         )
 
 
@@ -44,7 +43,7 @@ def require_float_dtype(dtype: object, fn: str) -> torch.dtype:
             f"lsm.{fn}: dtype= must be a floating-point torch.dtype such as torch.float32, "
             f"got {dtype!r}."
         )
-    require_computable(dtype, "dtype= is", fn)
+    require_computable(dtype, "dtype= is", fn, "Pass dtype=torch.float32 (or float16, bfloat16, float64).")
     return dtype
 
 
@@ -63,7 +62,10 @@ def as_floating(x: object, name: str, fn: str, dtype: object = None) -> torch.Te
             f"tensor. Pass dtype=torch.float32 (or float64) to choose the precision, "
             f"or convert with {name}.float()."
         )
-    require_computable(x.dtype, f"`{name}` has dtype", fn)
+    require_computable(
+        x.dtype, f"`{name}` has dtype", fn,
+        f"Convert to float32 first, for example {name}.float(), or pass dtype=torch.float32.",
+    )  # fmt: skip
     return x
 
 

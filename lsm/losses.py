@@ -23,7 +23,7 @@ def _check_loss_inputs(scores, target, weight, ignore_index, reduction, fn, name
             f"lsm.{fn}: `{name}` has dtype {scores.dtype}, but it must be floating point; "
             f"convert with {name}.float()."
         )
-    require_computable(scores.dtype, f"`{name}` has dtype", fn)
+    require_computable(scores.dtype, f"`{name}` has dtype", fn, f"Convert to float32 first: {name}.float().")
     if scores.dim() == 0:
         raise ValueError(
             f"lsm.{fn}: `{name}` is 0-dimensional; it needs a class dimension: shape (C,), "

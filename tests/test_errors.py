@@ -175,5 +175,6 @@ def test_formats_lsm_cannot_compute_in_are_refused_with_the_fix(fn, dtype):
 @pytest.mark.parametrize("loss,name", LOSSES)
 @pytest.mark.parametrize("dtype", FLOAT8, ids=str)
 def test_loss_scores_in_float8_are_refused_with_the_fix(loss, name, dtype):
-    with pytest.raises(TypeError, match=re.escape(f"`{name}` has dtype {dtype}, a format that lsm")):
+    with pytest.raises(TypeError, match=re.escape(f"`{name}` has dtype {dtype}, a format that lsm")) as info:
         loss(torch.zeros(2, 3).to(dtype), torch.tensor([0, 1]))
+    assert f"{name}.float()" in str(info.value)
