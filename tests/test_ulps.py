@@ -109,3 +109,13 @@ def test_every_value_holds_each_bit_pattern_once(dtype):
 def test_every_value_refuses_a_format_too_large_to_enumerate():
     with pytest.raises(TypeError, match="sample it instead"):
         every_value(torch.float32)
+
+
+def test_softmax_sum_bound_is_about_n_plus_one_u_and_holds():
+    from lsm.accuracy.bounds import softmax_sum_bound
+
+    u = 2.0**-24
+    for n in (2, 5, 1000):
+        assert (n + 1) * u < softmax_sum_bound(n, torch.float32) < 1.01 * (n + 1) * u
+    rows = torch.softmax(3 * torch.randn(1000, 50, generator=torch.Generator().manual_seed(1)), 1)
+    assert ((rows.double().sum(1) - 1).abs() <= softmax_sum_bound(50, torch.float32)).all()

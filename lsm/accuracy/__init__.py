@@ -14,6 +14,7 @@ One idea per module:
 * :mod:`~lsm.accuracy.algorithms`: the formulas compared;
 * :mod:`~lsm.accuracy.metrics`: errors in units of u;
 * :mod:`~lsm.accuracy.ulps`: errors in ulps and the distance between floats in steps;
+* :mod:`~lsm.accuracy.bounds`: worst-case rounding bounds (:math:`\gamma_k`, a softmax row's sum);
 * :mod:`~lsm.accuracy.machine`: which CPU kernels ran, and whether they computed the stored outputs;
 * :mod:`~lsm.accuracy.inputs`: seeded test vectors;
 * :mod:`~lsm.accuracy.study`: all formulas on a batch, all metrics;
