@@ -72,10 +72,12 @@ def as_floating(x: object, name: str, fn: str, dtype: object = None) -> torch.Te
 def normalize_dim(dim: object, ndim: int, fn: str) -> int:
     """Return ``dim`` as a non-negative index, checking type and range like torch.
 
-    A 0-dim tensor counts as having one dimension, so dims -1 and 0 are valid for it.
+    torch takes an int, a numpy integer or an integer 0-dim tensor, and refuses a bool,
+    a float and a tensor with dimensions (even one element), and so does lsm. A 0-dim
+    tensor counts as having one dimension, so dims -1 and 0 are valid for it.
     """
     try:
-        if isinstance(dim, bool):
+        if isinstance(dim, bool) or (isinstance(dim, torch.Tensor) and dim.dim() != 0):
             raise TypeError
         dim = operator.index(dim)  # int, numpy integer, integer 0-dim tensor
     except TypeError:
@@ -90,6 +92,19 @@ def normalize_dim(dim: object, ndim: int, fn: str) -> int:
             f"{'' if ndim == 1 else 's'}; valid dims are {-rank}..{rank - 1}."
         )
     return dim % rank
+
+
+def normalize_dims(dims: object, ndim: int, fn: str) -> tuple[int, ...]:
+    """Return a tuple or list of dims as sorted non-negative indices, each checked by
+    :func:`normalize_dim`; empty and repeated dims are refused, as torch refuses them."""
+    if not isinstance(dims, (tuple, list)):
+        return (normalize_dim(dims, ndim, fn),)
+    if len(dims) == 0:
+        raise ValueError(f"lsm.{fn}: dim=() names no dimension; name at least one, for example dim=-1.")
+    normalized = [normalize_dim(d, ndim, fn) for d in dims]
+    if len(set(normalized)) != len(normalized):
+        raise ValueError(f"lsm.{fn}: dim={tuple(dims)!r} names a dimension more than once; name each once.")
+    return tuple(sorted(normalized))
 
 
 def compute_dtype(dtype: torch.dtype) -> torch.dtype:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from ._autocast import follows_autocast
 from ._autograd import apply, without_jvp
 from ._validation import as_floating, compute_dtype
 
@@ -12,14 +13,20 @@ def log_sigmoid_backward(grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     r"""Vector-Jacobian product of log-sigmoid (the Jacobian is diagonal).
 
     .. math::
-        \frac{d}{dx}\log\sigma(x) = 1 - \sigma(x) = \sigma(-x)
-        = \frac{e^{\min(0, -x)}}{1 + e^{-|x|}}
+        \frac{d}{dx}\log\sigma(x) = 1 - \sigma(x) = \sigma(-x) =
+        \begin{cases} e^{-x} / (1 + e^{-x}) & x \ge 0 \\ 1 / (1 + e^{x}) & x < 0 \end{cases}
 
-    The last form never evaluates :math:`e^{t}` for :math:`t > 0`.
+    Each branch exponentiates only :math:`-|x| \le 0`, and each is the exact formula on its
+    side, chosen with ``where``: differentiating this backward (a second derivative) is
+    therefore exact at :math:`x = 0` too, :math:`-\sigma(0)^2 = -1/4`. The one-line form
+    :math:`e^{\min(0, -x)} / (1 + e^{-|x|})` gives :math:`-1/2` there, because autograd takes
+    the derivative of :math:`|x|` at 0 to be 0.
     """
     acc = compute_dtype(x.dtype)
     xc = x.to(acc)
-    slope = torch.exp(torch.clamp(-xc, max=0)) / (1 + torch.exp(-xc.abs()))
+    right = xc >= 0
+    e = torch.exp(torch.where(right, -xc, xc))  # e^{-|x|}, one branch per side
+    slope = torch.where(right, e, torch.ones_like(e)) / (1 + e)
     return (grad.to(acc) * slope).to(x.dtype)
 
 
@@ -51,9 +58,10 @@ class LogSigmoidFunction(torch.autograd.Function):
         return log_sigmoid_backward(tangent, x)
 
 
-
 _LogSigmoidFunctionForCompile = without_jvp(LogSigmoidFunction)
 
+
+@follows_autocast()
 def log_sigmoid(x: torch.Tensor, *, dtype: torch.dtype | None = None) -> torch.Tensor:
     r"""Element-wise :math:`\log \sigma(x) = -\log(1 + e^{-x})`, computed stably.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from ._autocast import follows_autocast
 from ._autograd import apply, without_jvp
 from ._validation import as_floating, compute_dtype, normalize_dim
 
@@ -78,9 +79,15 @@ class LogSoftmaxFunction(torch.autograd.Function):
         return log_softmax_jvp(tangent, y, ctx.dim)
 
 
-
 _LogSoftmaxFunctionForCompile = without_jvp(LogSoftmaxFunction)
 
+
+def apply_log_softmax(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """The autograd.Function of :func:`log_softmax` on an input already checked (for the losses)."""
+    return apply(LogSoftmaxFunction, _LogSoftmaxFunctionForCompile, x, dim)
+
+
+@follows_autocast("cuda")
 def log_softmax(x: torch.Tensor, dim: int, *, dtype: torch.dtype | None = None) -> torch.Tensor:
     r"""Numerically stable log-softmax along ``dim``.
 
@@ -107,4 +114,4 @@ def log_softmax(x: torch.Tensor, dim: int, *, dtype: torch.dtype | None = None) 
     """
     x = as_floating(x, "x", "log_softmax", dtype)
     dim = normalize_dim(dim, x.dim(), "log_softmax")
-    return apply(LogSoftmaxFunction, _LogSoftmaxFunctionForCompile, x, dim)
+    return apply_log_softmax(x, dim)

@@ -2,10 +2,13 @@ r"""logsumexp with the max-shift, and its hand-derived backward pass."""
 
 from __future__ import annotations
 
+import math
+
 import torch
 
+from ._autocast import follows_autocast
 from ._autograd import apply, without_jvp
-from ._validation import as_floating, compute_dtype, normalize_dim
+from ._validation import as_floating, compute_dtype, normalize_dims
 
 
 def logsumexp_backward(grad: torch.Tensor, x: torch.Tensor, out: torch.Tensor, dim: int) -> torch.Tensor:
@@ -19,20 +22,24 @@ def logsumexp_backward(grad: torch.Tensor, x: torch.Tensor, out: torch.Tensor, d
     return (grad.to(acc) * torch.exp(x.to(acc) - out.to(acc))).to(x.dtype)
 
 
-def logsumexp_forward(xc: torch.Tensor, dim: int) -> torch.Tensor:
-    r"""logsumexp of a non-empty tensor over ``dim``, keeping the dim: the formula of :func:`logsumexp`.
+def logsumexp_forward(xc: torch.Tensor, dim: int, keepdim: bool = True) -> torch.Tensor:
+    r"""logsumexp of a non-empty tensor over ``dim`` (kept, by default): the formula of :func:`logsumexp`.
 
     ``max`` gives the maximum and its first index :math:`k` in one pass; the term
     :math:`e^{x_k - c} = 1` is zeroed in place (under ``torch.func.vmap`` through PyTorch's
     fallback for ``scatter_``, with a performance warning) and added back through ``log1p``. For a
     non-finite maximum the shift is 0 and the zeroed term comes back as
     :math:`\operatorname{expm1}(\max)`: ``inf``, ``-1`` (so :math:`\operatorname{log1p}(-1) = -\infty`)
-    or NaN; for a finite one it is :math:`\operatorname{expm1}(0) = 0`.
+    or NaN; for a finite one it is :math:`\operatorname{expm1}(0) = 0`. The result is a new
+    tensor, never a view (the reduced dim is dropped before the last addition).
     """
     top, k = xc.max(dim, keepdim=True)
     m = torch.where(torch.isinf(top), torch.zeros_like(top), top)
     rest = torch.exp(xc - m).scatter_(dim, k, 0.0).sum(dim, keepdim=True)
-    return m + torch.log1p(rest + torch.expm1(top - m))
+    tail = torch.log1p(rest + torch.expm1(top - m))
+    if not keepdim:
+        m, tail = m.squeeze(dim), tail.squeeze(dim)
+    return m + tail
 
 
 def logsumexp_jvp(tangent: torch.Tensor, x: torch.Tensor, out: torch.Tensor, dim: int) -> torch.Tensor:
@@ -56,14 +63,16 @@ class LogSumExpFunction(torch.autograd.Function):
     @staticmethod
     def forward(x: torch.Tensor, dim: int, keepdim: bool) -> torch.Tensor:
         xc = x.to(compute_dtype(x.dtype))
+        # The output is a new tensor, not a view of one made here: autograd forbids
+        # in-place changes to views created inside a Function, and torch allows them.
+        keep = keepdim or x.dim() == 0
         if x.dim() > 0 and x.shape[dim] == 0:
-            out = xc.sum(dim, keepdim=True).fill_(float("-inf"))
+            out = xc.sum(dim, keepdim=keep).fill_(float("-inf"))
         elif x.numel() == 0:
-            out = xc.sum(dim, keepdim=True)
+            out = xc.sum(dim, keepdim=keep)
         else:
-            out = logsumexp_forward(xc, dim)
-        result = out.to(x.dtype)
-        return result.squeeze(dim) if not keepdim and x.dim() > 0 else result
+            out = logsumexp_forward(xc, dim, keep)
+        return out.to(x.dtype)
 
     @staticmethod
     def setup_context(ctx, inputs, output):
@@ -89,11 +98,26 @@ class LogSumExpFunction(torch.autograd.Function):
         return y_dot.squeeze(ctx.dim) if ctx.squeeze else y_dot
 
 
-
 _LogSumExpFunctionForCompile = without_jvp(LogSumExpFunction)
 
+
+def _logsumexp_over(x: torch.Tensor, dims: tuple[int, ...], keepdim: bool) -> torch.Tensor:
+    """logsumexp over several dims: they are moved last and flattened into one, which
+    is reduced; the gradient flows back through the reshape."""
+    kept = [d for d in range(x.dim()) if d not in dims]
+    size = math.prod([x.shape[d] for d in dims])
+    flat = x.permute(*kept, *dims).reshape(*[x.shape[d] for d in kept], size)
+    out = apply(LogSumExpFunction, _LogSumExpFunctionForCompile, flat, flat.dim() - 1, False)
+    return out.reshape([1 if d in dims else x.shape[d] for d in range(x.dim())]) if keepdim else out
+
+
+@follows_autocast("cuda")
 def logsumexp(
-    x: torch.Tensor, dim: int, keepdim: bool = False, *, dtype: torch.dtype | None = None
+    x: torch.Tensor,
+    dim: int | tuple[int, ...],
+    keepdim: bool = False,
+    *,
+    dtype: torch.dtype | None = None,
 ) -> torch.Tensor:
     r"""Numerically stable :math:`\log \sum_j e^{x_j}` over ``dim``.
 
@@ -109,6 +133,8 @@ def logsumexp(
     errors of at most about 3 units of roundoff in float32 and float64 where
     :math:`\log(1 + r)` rounds :math:`1 + r` to 1 and returns 0.
 
+    ``dim`` is one dim or a tuple (or list) of dims, reduced together as in
+    :func:`torch.logsumexp`.
     An all ``-inf`` slice, or an empty one, gives ``-inf`` (the log of an empty
     sum), as :func:`torch.logsumexp` does; ``+inf`` anywhere gives ``+inf``.
     The gradient is the softmax :math:`s` (:func:`logsumexp_backward`).
@@ -117,7 +143,9 @@ def logsumexp(
     names the floating-point type to compute in.
     """
     x = as_floating(x, "x", "logsumexp", dtype)
-    dim = normalize_dim(dim, x.dim(), "logsumexp")
+    dims = normalize_dims(dim, x.dim(), "logsumexp")
     if not isinstance(keepdim, bool):
         raise TypeError(f"lsm.logsumexp: keepdim must be True or False, got {keepdim!r}.")
-    return apply(LogSumExpFunction, _LogSumExpFunctionForCompile, x, dim, keepdim)
+    if len(dims) > 1:
+        return _logsumexp_over(x, dims, keepdim)
+    return apply(LogSumExpFunction, _LogSumExpFunctionForCompile, x, dims[0], keepdim)

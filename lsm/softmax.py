@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from ._autocast import follows_autocast
 from ._autograd import apply, without_jvp
 from ._validation import as_floating, compute_dtype, normalize_dim
 
@@ -66,9 +67,10 @@ class SoftmaxFunction(torch.autograd.Function):
         return softmax_jvp(tangent, y, ctx.dim)
 
 
-
 _SoftmaxFunctionForCompile = without_jvp(SoftmaxFunction)
 
+
+@follows_autocast("cuda")
 def softmax(x: torch.Tensor, dim: int, *, dtype: torch.dtype | None = None) -> torch.Tensor:
     r"""Numerically stable softmax along ``dim``.
 

@@ -61,11 +61,34 @@ def test_dim_out_of_range(fn, shape, dim, valid):
 
 
 @pytest.mark.parametrize("fn", REDUCING)
-@pytest.mark.parametrize("dim", [None, 1.0, (0, 1), True])
+@pytest.mark.parametrize("dim", [None, 1.0, True, torch.tensor([1]), torch.tensor(1.0), (0, 1)])
 def test_dim_must_be_an_int(fn, dim):
+    """What torch refuses, lsm refuses: a bool, a float, a 1-element tensor (torch: "must be
+    int, not Tensor"); only logsumexp takes a tuple, as torch.logsumexp does."""
+    if fn is lsm.logsumexp and isinstance(dim, tuple):
+        pytest.skip("logsumexp reduces over a tuple of dims (tested below)")
     with pytest.raises(TypeError, match="dim must be an int") as info:
         fn(torch.zeros(2, 3), dim)
     assert "no implicit dim" in str(info.value)
+
+
+@pytest.mark.parametrize("dim", [(), (1, 1), (1, -1), [0, 0]])
+def test_logsumexp_refuses_empty_and_repeated_dims(dim):
+    """torch.logsumexp fails on these with a shape error or a RuntimeError; lsm says why."""
+    with pytest.raises(ValueError, match="names no dimension|more than once"):
+        lsm.logsumexp(torch.zeros(2, 3), dim)
+
+
+@pytest.mark.parametrize("dim", [(0, 1), (1, 0), [2, 0], (0, 1, 2), (-1,), (0, torch.tensor(2))])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_logsumexp_over_a_tuple_of_dims_matches_torch(dim, keepdim):
+    x = torch.randn(2, 3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    tdim = tuple(int(d) for d in dim)
+    ours, theirs = lsm.logsumexp(x, dim, keepdim), torch.logsumexp(x, tdim, keepdim)
+    torch.testing.assert_close(ours, theirs, rtol=1e-15, atol=0)
+    (g_ours,) = torch.autograd.grad(ours.sum(), x)
+    (g_theirs,) = torch.autograd.grad(theirs.sum(), x)
+    torch.testing.assert_close(g_ours, g_theirs, rtol=1e-14, atol=0)
 
 
 @pytest.mark.parametrize("fn", REDUCING)
@@ -124,9 +147,15 @@ def test_loss_class_out_of_range(loss, name, bad):
 
 @pytest.mark.parametrize("loss,name", LOSSES)
 def test_loss_target_must_hold_integers(loss, name):
-    for dtype in (torch.float32, torch.bool):
+    """nll_loss takes class indices only; cross_entropy takes a floating target as class
+    probabilities, which must then have the logits' shape."""
+    dtypes = (torch.float32, torch.bool) if loss is lsm.nll_loss else (torch.bool, torch.complex64)
+    for dtype in dtypes:
         with pytest.raises(TypeError, match=re.escape(f"target has dtype {dtype}, but it must hold integer class indices")):
             loss(torch.zeros(2, 3), torch.zeros(2, dtype=dtype))
+    if loss is lsm.cross_entropy:
+        with pytest.raises(ValueError, match=re.escape("holds class probabilities and needs the logits' shape (2, 3)")):
+            loss(torch.zeros(2, 3), torch.zeros(2))
 
 
 @pytest.mark.parametrize("loss,name", LOSSES)
