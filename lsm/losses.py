@@ -225,6 +225,8 @@ def _probability_ce(logits, q, weight, reduction, eps):
         q = q * (1 - eps) + _uniform_share(eps, logits)
     a = q if weight is None else q * weight.view(_class_shape(logits))
     losses = apply_soft_cross_entropy(logits, a, 1)
+    if reduction == "mean" and logits.numel() == 0:
+        return _reduce(losses, "sum", None) * float("nan")  # a mean over no logits, NaN as in torch
     return _reduce(losses, reduction, None)
 
 
@@ -326,6 +328,8 @@ def cross_entropy(
         loss = _probability_ce(logits, target, weight, reduction, eps)
     elif eps > 0 and logits.shape[1] > 0:
         loss = _smoothed_index_ce(logits, target, weight, ignore_index, reduction, eps)
+    elif eps > 0:  # smoothing over no classes, eps / C with C = 0, is undefined: NaN, as in torch
+        loss = _nll(logits, target, weight, ignore_index, reduction) * float("nan")
     else:
         loss = _nll(apply_log_softmax(logits, 1), target, weight, ignore_index, reduction)
     return loss if batched or reduction != "none" else loss.squeeze(0)
