@@ -57,6 +57,11 @@ CASES = {
         (X, Q),
     ),
     "softmax_jacobian": (lsm.softmax_jacobian, torch.func.vmap(torch.func.jacrev(lambda r: torch.softmax(r, 0))), (X,)),
+    "log_softmax_jacobian": (
+        lsm.log_softmax_jacobian,
+        torch.func.vmap(torch.func.jacrev(lambda r: torch.log_softmax(r, 0))),
+        (X,),
+    ),
 }
 
 

@@ -223,3 +223,21 @@ def test_the_gradient_of_a_probability_target_matches_torch():
     assert torch.autograd.gradcheck(
         lambda v, p: lsm.cross_entropy(v, p), (x.requires_grad_(), q), check_forward_ad=True
     )
+
+
+@pytest.mark.parametrize(
+    "ours,theirs",
+    [(lsm.softmax_jacobian, torch.softmax), (lsm.log_softmax_jacobian, torch.log_softmax)],
+    ids=["softmax_jacobian", "log_softmax_jacobian"],
+)
+def test_the_jacobian_helpers_under_vmap_and_grad(ours, theirs):
+    """vmap of the helper is the batched call; its gradient is that of torch's Jacobian."""
+    x = logits(4, 5, seed=6)
+    close(vmap(ours)(x), ours(x))
+    close(ours(x), vmap(jacrev(lambda r: theirs(r, 0)))(x))
+    weights = logits(5, 5, seed=7)
+
+    def scalar(f):
+        return lambda r: (f(r) * weights).sum()
+
+    close(vmap(grad(scalar(ours)))(x), vmap(grad(scalar(jacrev(lambda r: theirs(r, 0)))))(x))
