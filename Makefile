@@ -33,12 +33,14 @@ $(READY): requirements.txt pyproject.toml
 
 setup: $(READY)
 
-# tests/test_site.py builds the site itself and loads every page in headless Chromium (skipped,
-# with the install command, where there is none; .ci/run installs it). The last line leaves the
-# published site in site/.
+# tests/test_site.py builds the site strictly into site/ and loads every page in headless
+# Chromium (skipped, with the install command, where there is none; .ci/run installs it). It
+# leaves the stamp .site-built-by-tests; where the site tests did not run (PYTEST_ARGS=-k ...), the last line
+# builds the published site instead.
 test: $(READY)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
-	$(BIN)/python -m mkdocs build --strict --quiet --site-dir site
+	@rm -f .site-built-by-tests
+	LSM_SITE_DIR=site $(BIN)/python -m pytest $(PYTEST_ARGS)
+	@test -f .site-built-by-tests || $(BIN)/python -m mkdocs build --strict --quiet --site-dir site
 
 site-test: $(READY)
 	$(BIN)/python -m pytest -n0 tests/test_site.py $(PYTEST_ARGS)
@@ -69,5 +71,5 @@ lab: $(LAB)
 	$(BIN)/python -m jupyter lab notebooks/
 
 clean:
-	rm -rf $(VENV) site build .pytest_cache .hypothesis .cache/mkdocs-jupyter artifacts/site
+	rm -rf $(VENV) site .site-built-by-tests build .pytest_cache .hypothesis .cache/mkdocs-jupyter artifacts/site
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

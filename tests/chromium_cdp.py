@@ -237,11 +237,13 @@ class Page:
                 found.append(f"log error: {p['entry']['text']} {p['entry'].get('url', '')}".rstrip())
         return found
 
-    def screenshot(self, path: Path) -> None:
-        """A full-page JPEG (quick to encode, small enough to keep for every page)."""
-        size = self.send("Page.getLayoutMetrics")["cssContentSize"]
-        clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 30000), "scale": 1}
-        data = self.send(
-            "Page.captureScreenshot", {"format": "jpeg", "quality": 80, "captureBeyondViewport": True, "clip": clip}, timeout=60
-        )
+    def screenshot(self, path: Path, full_page: bool = False) -> None:
+        """A JPEG of what the window shows (1280 x 900), or of the whole page: a full-page
+        capture of a long notebook page takes seconds to encode."""
+        params = {"format": "jpeg", "quality": 80}
+        if full_page:
+            size = self.send("Page.getLayoutMetrics")["cssContentSize"]
+            clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 30000), "scale": 1}
+            params.update(captureBeyondViewport=True, clip=clip)
+        data = self.send("Page.captureScreenshot", params, timeout=60)
         path.write_bytes(base64.b64decode(data["data"]))

@@ -35,6 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 MARKDOWN_PAGES = sorted(p.relative_to(ROOT / "docs") for p in (ROOT / "docs").rglob("*.md"))
 SCREENSHOTS = ROOT / "artifacts" / "site"
+# The first screen of every page by default; LSM_FULL_SCREENSHOTS=1 captures whole pages.
+FULL_PAGE_SCREENSHOTS = os.environ.get("LSM_FULL_SCREENSHOTS") == "1"
 MATHJAX_VERSION = "3.2.2"  # docs/vendor/mathjax/SOURCE.txt
 INSTALL_HINT = (
     "no Chromium found: install it (Debian/Ubuntu: sudo apt-get install chromium) "
@@ -53,7 +55,9 @@ def page_url(source: Path) -> str:
 PAGES = [page_url(p) for p in MARKDOWN_PAGES] + [page_url(p) for p in NOTEBOOKS]
 
 
+@functools.lru_cache(maxsize=None)
 def html_of(site: Path, url: str) -> BeautifulSoup:
+    """The parsed page, parsed once per run (the tests only read it)."""
     return BeautifulSoup((site / url / "index.html").read_text(encoding="utf-8"), "html.parser")
 
 
@@ -153,7 +157,13 @@ def edited_since_build(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("site")
+    """The site, built strictly: into $LSM_SITE_DIR when set (make test publishes this build to
+    site/ and leaves the stamp .site-built-by-tests beside it, so that it need not build twice),
+    else into a temporary folder."""
+    named = os.environ.get("LSM_SITE_DIR")
+    out = Path(named).resolve() if named else tmp_path_factory.mktemp("site")
+    stamp = out.parent / f".{out.name}-built-by-tests"
+    stamp.unlink(missing_ok=True)
     BUILT_AT[:] = [time.time()]
     start = time.monotonic()
     build = subprocess.run(
@@ -165,6 +175,7 @@ def site(tmp_path_factory) -> Path:
     warnings = [line for line in build.stderr.splitlines() if line.startswith(("WARNING", "ERROR"))]
     assert not warnings, "\n".join(warnings)
     assert seconds < 60, f"the site build took {seconds:.0f} s"
+    stamp.touch()
     return out
 
 
@@ -390,7 +401,7 @@ def load(tab, server, url: str) -> dict:
 def test_page_renders_offline_without_errors(site, server, tab, url):
     info = load(tab, server, url)
     name = url.strip("/").replace("/", "-") or "index"
-    tab.screenshot(SCREENSHOTS / f"{name}.jpg")
+    tab.screenshot(SCREENSHOTS / f"{name}.jpg", full_page=FULL_PAGE_SCREENSHOTS)
 
     assert info["math"] != "failed", tab.problems()
     outside = [u for u in tab.requests() if not u.startswith((server, "data:", "blob:"))]
