@@ -90,7 +90,8 @@ def _check_index_target(target, scores, ignore_index, name, fn):
 
 
 def _has_values(t: torch.Tensor) -> bool:
-    """Whether ``t`` holds data that eager code can read (not meta, fake or batched)."""
+    """Whether ``t`` holds data that eager code can read (not meta, fake or batched). A real
+    target used inside a FakeTensorMode gives a fake mask, hence the check of both."""
     from torch._subclasses.fake_tensor import is_fake
 
     return t.device.type != "meta" and not is_fake(t) and not torch._C._functorch.is_functorch_wrapped_tensor(t)
@@ -109,7 +110,7 @@ def _check_class_range(target: torch.Tensor, ignore_index: int, n_classes: int, 
 
     if torch.compiler.is_compiling() or torch.jit.is_tracing() or target.device.type != "cpu":
         torch._assert_async(~out_of_range.any(), message("a class index out of range"))
-    elif _has_values(target) and bool(out_of_range.any()):
+    elif _has_values(target) and _has_values(out_of_range) and bool(out_of_range.any()):
         raise ValueError(message(f"class {int(target[out_of_range][0])}"))
 
 

@@ -141,3 +141,12 @@ def test_the_losses_check_their_inputs_once_per_call(monkeypatch):
     lsm.cross_entropy(X, T, label_smoothing=0.1)
     lsm.nll_loss(X, T)
     assert calls == [1, 1, 1]
+
+
+@pytest.mark.parametrize("loss", [lsm.nll_loss, lsm.cross_entropy])
+def test_a_real_target_inside_fake_tensor_mode_is_not_read(loss):
+    """A real target next to fake logits (allow_non_fake_inputs) gives a fake mask: the check
+    of values is skipped instead of asking a fake tensor for its data."""
+    with FakeTensorMode(allow_non_fake_inputs=True) as mode:
+        got = loss(mode.from_tensor(X), T)
+    assert got.shape == () and got.dtype == torch.float64
