@@ -6,6 +6,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 READY  := $(VENV)/.lsm-ready
+KATEX  := node_modules/.package-lock.json
 LAB    := $(VENV)/.lsm-lab-ready
 PYTEST_ARGS ?=
 export NO_MKDOCS_2_WARNING := 1
@@ -22,7 +23,7 @@ help:
 	@echo "make notebooks  re-execute every notebook and store its outputs (then nbval holds them)"
 	@echo "make bench      time log_softmax on the CPU into $(BENCH_OUT) (BENCH_ARGS='--device cpu cuda' on a GPU)"
 	@echo "make lab        JupyterLab for editing notebooks (optional extra)"
-	@echo "make clean      remove .venv, site/ and caches"
+	@echo "make clean      remove .venv, node_modules/, site/ and caches"
 
 $(READY): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "lsm needs Python 3.10 or newer: run make PYTHON=python3.11 ...")'
@@ -31,27 +32,33 @@ $(READY): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $@
 
-setup: $(READY)
+# The site's math is rendered when it is built, by KaTeX (tools/mkdocs_math.py) on Node.js;
+# package-lock.json pins it, and npm installs it into node_modules/.
+$(KATEX): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "the site build needs Node.js 18 or newer (with npm): https://nodejs.org"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+
+setup: $(READY) $(KATEX)
 
 # tests/test_site.py builds the site strictly into site/ and loads every page in headless
 # Chromium (skipped, with the install command, where there is none; .ci/run installs it). It
 # leaves the stamp .site-built-by-tests; where the site tests did not run (PYTEST_ARGS=-k ...), the last line
 # builds the published site instead.
-test: $(READY)
+test: $(READY) $(KATEX)
 	@rm -f .site-built-by-tests
 	LSM_SITE_DIR=site $(BIN)/python -m pytest $(PYTEST_ARGS)
 	@test -f .site-built-by-tests || $(BIN)/python -m mkdocs build --strict --quiet --site-dir site
 
-site-test: $(READY)
+site-test: $(READY) $(KATEX)
 	$(BIN)/python -m pytest -n0 tests/test_site.py $(PYTEST_ARGS)
 
 unit: $(READY)
 	$(BIN)/python -m pytest tests --ignore=tests/test_site.py $(PYTEST_ARGS)
 
-docs: $(READY)
+docs: $(READY) $(KATEX)
 	$(BIN)/python -m mkdocs build --strict --site-dir site
 
-serve: $(READY)
+serve: $(READY) $(KATEX)
 	$(BIN)/python -m mkdocs serve --dev-addr 127.0.0.1:8000
 
 notebooks: $(READY)
@@ -71,5 +78,5 @@ lab: $(LAB)
 	$(BIN)/python -m jupyter lab notebooks/
 
 clean:
-	rm -rf $(VENV) site .site-built-by-tests build .pytest_cache .hypothesis .cache/mkdocs-jupyter artifacts/site
+	rm -rf $(VENV) node_modules site .site-built-by-tests build .pytest_cache .hypothesis .cache/mkdocs-jupyter artifacts/site
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

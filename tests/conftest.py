@@ -23,3 +23,22 @@ settings.load_profile("lsm")
 
 # Small tensors: one thread is faster and makes the reduction order fixed.
 torch.set_num_threads(1)
+
+
+# Longest first: with two workers (make test runs pytest -n auto --dist loadfile, one file per
+# worker at a time) a long file started last would leave the other worker idle at the end.
+# The notebooks take longest (a kernel each), the site checks next, then the unit tests.
+# (Measured: this order takes 102 s warm; collection order 120 s; the site first 111 s.)
+_LONGEST_FIRST = ("notebooks/09", "notebooks/07", "notebooks/08", "notebooks/04", "tests/test_site.py")
+
+
+def _order(item) -> tuple[int, str]:
+    path = item.nodeid.split("::", 1)[0]
+    for rank, prefix in enumerate(_LONGEST_FIRST):
+        if path.startswith(prefix):
+            return rank, path
+    return len(_LONGEST_FIRST) + (0 if path.startswith("notebooks/") else 1), path
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=_order)  # a stable sort: a notebook's cells keep their order

@@ -1,11 +1,13 @@
 """The published site: built strictly, complete, offline, and rendered correctly in a browser.
 
-A module fixture builds the site (``mkdocs build --strict``) into a temporary folder. The static
-tests read the built HTML. The browser tests serve it on 127.0.0.1 and load every page in
-headless Chromium, driven over the DevTools protocol (tests/chromium_cdp.py), and check that
-every formula is typeset without a MathJax error, that every plot loads, that no request fails
-or leaves the site, and that the console stays clean. A full-page screenshot of each page goes
-to artifacts/site/ (gitignored) for a human to look at.
+A module fixture builds the site (``mkdocs build --strict``) into a temporary folder (into
+$LSM_SITE_DIR when set). The static tests read the built HTML: every formula of the sources is
+rendered at build time by KaTeX (tools/mkdocs_math.py), and no TeX is left. The browser tests
+serve it on 127.0.0.1 and load every page in headless Chromium, driven over the DevTools
+protocol (tests/chromium_cdp.py), and check that no math script runs, that every formula is on
+the page as KaTeX output, that every plot loads, that no request fails or leaves the site, and
+that the console stays clean. A screenshot of each page's first screen goes to artifacts/site/
+(gitignored) for a human to look at.
 
 Chromium comes from the system (Debian: ``apt-get install chromium``; $LSM_CHROMIUM names
 another binary). Without one the browser tests are skipped, unless $LSM_REQUIRE_BROWSER is set,
@@ -37,7 +39,6 @@ MARKDOWN_PAGES = sorted(p.relative_to(ROOT / "docs") for p in (ROOT / "docs").rg
 SCREENSHOTS = ROOT / "artifacts" / "site"
 # The first screen of every page by default; LSM_FULL_SCREENSHOTS=1 captures whole pages.
 FULL_PAGE_SCREENSHOTS = os.environ.get("LSM_FULL_SCREENSHOTS") == "1"
-MATHJAX_VERSION = "3.2.2"  # docs/vendor/mathjax/SOURCE.txt
 INSTALL_HINT = (
     "no Chromium found: install it (Debian/Ubuntu: sudo apt-get install chromium) "
     "or point $LSM_CHROMIUM at a Chrome/Chromium binary"
@@ -68,8 +69,9 @@ _INLINE = re.compile(r"\$(?:[^$\n]|\n(?![ \t]*\n))+?\$|\\\(.+?\\\)", re.S)
 
 
 def count_tex(markdown: str) -> int:
-    """How many formulas MathJax finds in a notebook's markdown: $$, \\[ \\], environments,
-    then $ and \\( \\); code spans and fences are skipped, as MathJax skips <code> and <pre>."""
+    """How many formulas a notebook's markdown holds, with MathJax's delimiters: $$, \\[ \\],
+    environments, then $ and \\( \\); code spans and fences are skipped (written independently
+    of the build's own scanner in tools/mkdocs_math.py, which reads the HTML)."""
     text = _CODE.sub(" ", markdown).replace(r"\$", "")
     displays = len(_DISPLAY.findall(text))
     return displays + len(_INLINE.findall(_DISPLAY.sub(" ", text)))
@@ -286,13 +288,14 @@ def test_no_page_loads_anything_from_outside_the_site(site):
     assert not found, "\n".join(found)
 
 
-def test_mathjax_is_vendored_small_and_licensed():
-    vendor = ROOT / "docs" / "vendor" / "mathjax"
-    assert f"MathJax {MATHJAX_VERSION}" in (vendor / "SOURCE.txt").read_text()
-    assert "Apache License" in (vendor / "LICENSE").read_text()
-    assert f'"{MATHJAX_VERSION}"' in (vendor / "tex-chtml-full.js").read_text(encoding="utf-8")
-    size = sum(p.stat().st_size for p in vendor.rglob("*") if p.is_file())
-    assert size < 2_000_000, f"docs/vendor/mathjax holds {size} bytes"
+def test_katex_is_pinned_and_its_assets_are_published(site):
+    lock = json.loads((ROOT / "package-lock.json").read_text())
+    pinned = json.loads((ROOT / "package.json").read_text())["dependencies"]["katex"]
+    assert lock["packages"]["node_modules/katex"]["version"] == pinned
+    assert (site / "assets" / "katex" / "katex.min.css").is_file()
+    fonts = sorted(p.name for p in (site / "assets" / "katex" / "fonts").iterdir())
+    assert fonts and all(name.endswith(".woff2") for name in fonts)
+    assert not (site / "vendor" / "mathjax").exists()
 
 
 def test_rst_math_in_docstrings_becomes_arithmatex_and_autorefs():
@@ -356,30 +359,27 @@ def tab(browser):
     return browser.new_page()
 
 
-# Runs in the page once MathJax has finished: what the assertions need, in one round trip.
+# Runs in the loaded page: what the assertions need, in one round trip.
 INSPECT = r"""(async () => {
   await document.fonts.ready;
   const imgs = [...document.images];
   await Promise.all(imgs.map(i => i.complete ? null : new Promise(r => { i.onload = i.onerror = r; })));
-  const containers = [...document.querySelectorAll('mjx-container')];
-  const red = containers.flatMap(c => [...c.querySelectorAll('[style*="color"]')])
-    .filter(e => getComputedStyle(e).color === 'rgb(255, 0, 0)').map(e => e.textContent);
   const rawTex = [];
   for (const root of document.querySelectorAll('.arithmatex, .jp-RenderedMarkdown, .jp-RenderedLatex')) {
     const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
     for (let n; (n = walk.nextNode()); ) {
-      if (n.parentElement.closest('mjx-container, code, pre')) continue;
+      if (n.parentElement.closest('.katex, code, pre')) continue;
       if (/\\\(|\\\[|\$\$|\$[^$\s]([^$]*[^$\s])?\$/.test(n.textContent)) rawTex.push(n.textContent.slice(0, 80));
     }
   }
   const out = '.jupyter-wrapper .jp-OutputArea-output';
+  const katexFont = [...document.fonts].filter(f => f.family.startsWith('KaTeX') && f.status === 'loaded').length;
   return {
-    math: document.documentElement.getAttribute('data-lsm-math'),
-    version: window.MathJax && window.MathJax.version,
-    containers: containers.length,
-    errors: [...document.querySelectorAll('mjx-merror, [data-mjx-error]')]
-      .map(e => e.getAttribute('data-mjx-error') || e.textContent),
-    red,
+    mathScripts: [...document.scripts].map(s => s.src).filter(src => /mathjax|katex/i.test(src)),
+    mathJax: typeof window.MathJax !== 'undefined',
+    formulas: document.querySelectorAll('.katex').length,
+    errors: [...document.querySelectorAll('.katex-error')].map(e => e.title || e.textContent),
+    katexFonts: katexFont,
     rawTex,
     arithmatex: document.querySelectorAll('.arithmatex').length,
     images: imgs.map(i => ({src: i.currentSrc || i.src, w: i.naturalWidth, ok: i.complete})),
@@ -391,7 +391,6 @@ INSPECT = r"""(async () => {
 
 def load(tab, server, url: str) -> dict:
     tab.goto(server + url)
-    tab.wait_for("document.documentElement.hasAttribute('data-lsm-math')", what="MathJax to finish typesetting")
     info = tab.evaluate(INSPECT)
     tab.browser.pump(0.2)  # late requests (fonts, lazy images) show up as events
     return info
@@ -403,7 +402,6 @@ def test_page_renders_offline_without_errors(site, server, tab, url):
     name = url.strip("/").replace("/", "-") or "index"
     tab.screenshot(SCREENSHOTS / f"{name}.jpg", full_page=FULL_PAGE_SCREENSHOTS)
 
-    assert info["math"] != "failed", tab.problems()
     outside = [u for u in tab.requests() if not u.startswith((server, "data:", "blob:"))]
     assert not outside, f"requests that leave the site: {outside}"
     assert not tab.problems(), "\n".join(tab.problems())
@@ -417,37 +415,49 @@ def test_page_renders_offline_without_errors(site, server, tab, url):
         assert info["outputSvgs"] >= expected["svgs"], note
     else:
         assert info["arithmatex"] == expected_tex, "math spans on the page != formulas in the source"
+    assert not info["mathScripts"] and not info["mathJax"], "the math is rendered at build time: no math script"
+    assert info["formulas"] == expected_tex, "rendered formulas != formulas in the source" + note
     if expected_tex:
-        assert info["math"] == "done" and info["version"] == MATHJAX_VERSION
-    assert info["containers"] == expected_tex, "typeset formulas != formulas in the source" + note
-    assert not info["errors"], f"MathJax errors: {info['errors']}"
-    assert not info["red"], f"red (undefined) macros: {info['red']}"
-    assert not info["rawTex"], f"untypeset TeX left in: {info['rawTex']}"
+        assert info["katexFonts"] > 0, "KaTeX's fonts did not load"
+    assert not info["errors"], f"KaTeX errors: {info['errors']}"
+    assert not info["rawTex"], f"TeX left unrendered: {info['rawTex']}"
     broken = [i["src"] for i in info["images"] if not (i["ok"] and i["w"] > 0)]
     assert not broken, f"images that did not load: {broken}"
 
 
-def test_mathjax_flags_bad_tex_and_has_every_extension_built_in(server, tab):
-    """The checks above can see an error: bad TeX produces merror; \\boldsymbol and \\cancel work
-    without loading anything."""
-    load(tab, server, "api/")
-    before = len(tab.requests())
-    result = tab.evaluate(r"""(async () => {
-      const box = document.createElement('div');
-      box.className = 'arithmatex';
-      box.textContent = String.raw`\(\undefinedmacro x\) \(\frac{1}\) \(\boldsymbol{x} + \cancel{y} + \operatorname{lse}(x)\)`;
-      document.querySelector('article').appendChild(box);
-      await MathJax.typesetPromise([box]);
-      const cs = [...box.querySelectorAll('mjx-container')];
-      return cs.map(c => [...c.querySelectorAll('mjx-merror')].map(e => e.getAttribute('data-mjx-error')));
-    })()""")
-    tab.browser.pump(0.3)
-    assert len(result) == 3
-    assert "Undefined control sequence" in result[0][0]
-    assert result[1] and result[1][0]
-    assert result[2] == []
-    fetched = [u for u in tab.requests()[before:] if not u.endswith(".woff")]
-    assert not fetched, f"MathJax loaded {fetched}: an extension is missing from the bundle"
+@pytest.mark.parametrize("url", PAGES, ids=lambda u: u.strip("/") or "home")
+def test_every_formula_of_the_sources_is_rendered_at_build_time(site, url):
+    """Counted in the built HTML against the sources: one KaTeX rendering per formula."""
+    page = (site / url / "index.html").read_text(encoding="utf-8")
+    rendered = page.count('<span class="katex">')
+    assert rendered == expected_math(url), f"{url or 'home'}: {rendered} rendered, {expected_math(url)} in the source"
+    assert "katex-error" not in page
+
+
+def test_the_math_renderer_refuses_bad_tex_and_knows_the_macros_the_corpus_uses():
+    """A formula KaTeX cannot read is a build warning (so --strict fails), not a page; what the
+    notebooks use (\\boldsymbol, \\cancel, \\operatorname with \\_, cases, \\tfrac) renders."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import mkdocs_math
+    finally:
+        sys.path.pop(0)
+    renderer = mkdocs_math.KaTeX()
+    try:
+        for bad in (r"\undefinedmacro x", r"\frac{1}"):
+            html, error = renderer.render(bad, False)
+            assert html is None and "KaTeX parse error" in error
+        for good in (r"\boldsymbol{x} + \cancel{y}", r"\operatorname{log\_softmax}(x)",
+                     r"f(x) = \begin{cases} 1 & x \ge 0 \\ 0 & x < 0 \end{cases}", r"\tfrac12"):
+            html, error = renderer.render(good, True)
+            assert error is None and 'class="katex-display"' in html and "<math" in html  # MathML for screen readers
+    finally:
+        renderer.close()
+    page, count = mkdocs_math.render_math(
+        '<div class="jp-RenderedHTMLCommon jp-RenderedMarkdown" data-mime-type="text/markdown">'
+        "<p>costs \\$5, $a &lt; b$ and <code>$x$</code></p></div>", "test", notebook=True
+    )
+    assert count == 1 and "costs $5, " in page and "<code>$x$</code>" in page and "&lt; b$" not in page
 
 
 def test_search_finds_the_notebooks_offline(server, tab):

@@ -10,14 +10,14 @@
 3. Docstrings. lsm's docstrings use reStructuredText math (``.. math::`` blocks and
    ``:math:`...``` roles) and Sphinx cross-references (``:func:`log_softmax```), which Markdown
    would print literally. A Markdown preprocessor rewrites them, before anything else, into
-   pymdownx.arithmatex math (typeset by MathJax) and mkdocs-autorefs links, so the docstrings stay
+   pymdownx.arithmatex math (rendered by tools/mkdocs_math.py) and mkdocs-autorefs links, so the docstrings stay
    valid reST for ``help()`` and Sphinx and also render on the site.
 4. Notebook pages. Links between notebooks and to docs pages are written as files
    (``03_max_shift.ipynb#infinite-maxima``, ``../docs/notation.md``) so that they work in Jupyter;
    the hook points them at the built pages, and a link to no page fails the strict build.
    nbconvert's template adds a MathJax 2 configuration, an empty ``<script src="">``
-   and a loader that would import mermaid from a CDN. The site typesets with its own offline
-   MathJax 3 (docs/javascripts/mathjax.js), and no request may leave the site, so they are removed.
+   and a loader that would import mermaid from a CDN. The site renders its math at build time
+   (tools/mkdocs_math.py), and no request may leave the site, so they are removed.
    The same template inlines about 590 kB of identical JupyterLab CSS into every notebook page;
    it goes to one shared, cacheable file (assets/notebook-<hash>.css) linked from the same spot,
    so the cascade is unchanged and each page is about 80% smaller.

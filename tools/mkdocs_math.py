@@ -1,0 +1,174 @@
+r"""mkdocs hook: every formula of the site rendered at build time by KaTeX (mkdocs.yml ``hooks``).
+
+The built pages carry typeset math (KaTeX's HTML, plus MathML for screen readers): no math
+JavaScript is loaded and no TeX is left for the browser. Where the formulas are:
+
+* **arithmatex elements** (Markdown pages and the API reference, ``generic: true``): a
+  ``<span class="arithmatex">`` holding ``\(...\)`` or a ``<div class="arithmatex">`` holding
+  ``\[...\]``;
+* **notebook markdown cells** (``.jp-RenderedMarkdown``), where nbconvert leaves the TeX raw:
+  ``$$...$$``, ``\[...\]`` and ``\begin{env}...\end{env}`` (display), ``\(...\)`` and
+  ``$...$`` (inline), with ``\$`` a literal dollar sign. ``<code>`` and ``<pre>`` are skipped,
+  so a dollar sign in code stays one, and cell outputs are never searched.
+
+KaTeX runs in one Node.js process per build (tools/katex_render.js; the version is pinned in
+package-lock.json, installed by ``make``). A formula that KaTeX cannot parse, or reads in
+strict mode as something other than what was written, is a warning naming the page and the
+formula, so ``mkdocs build --strict`` fails. The stylesheet and its fonts (woff2, which every
+current browser reads) are copied from node_modules/katex to assets/katex/ on the site.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from mkdocs.structure.files import File
+
+log = logging.getLogger("mkdocs.hooks.lsm.math")
+
+ROOT = Path(__file__).resolve().parent.parent
+KATEX_DIST = ROOT / "node_modules" / "katex" / "dist"
+RENDERER = Path(__file__).with_name("katex_render.js")
+ASSETS = "assets/katex"
+STYLESHEET = f"{ASSETS}/katex.min.css"
+
+
+class KaTeX:
+    """A Node.js process running tools/katex_render.js: ``render(tex, display)`` gives
+    ``(html, None)`` or ``(None, error message)``. Each formula is rendered once per build."""
+
+    def __init__(self):
+        node = shutil.which("node")
+        if node is None:
+            raise RuntimeError("the site's math is rendered by KaTeX with Node.js: install Node.js 18 or newer")
+        if not KATEX_DIST.is_dir():
+            raise RuntimeError(f"{KATEX_DIST} is missing: run `npm ci` (make does) to install KaTeX")
+        self._process = subprocess.Popen(
+            [node, str(RENDERER)], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8"
+        )
+        self._cache: dict[tuple[str, bool], tuple[str | None, str | None]] = {}
+
+    def render(self, tex: str, display: bool) -> tuple[str | None, str | None]:
+        key = (tex, display)
+        if key not in self._cache:
+            self._process.stdin.write(json.dumps([tex, display]) + "\n")
+            self._process.stdin.flush()
+            self._cache[key] = tuple(json.loads(self._process.stdout.readline()))
+        return self._cache[key]
+
+    def close(self) -> None:
+        self._process.stdin.close()
+        self._process.wait(timeout=10)
+
+
+_katex: KaTeX | None = None
+
+
+def katex() -> KaTeX:
+    global _katex
+    if _katex is None:
+        _katex = KaTeX()
+    return _katex
+
+
+# -- finding the formulas --------------------------------------------------------------------
+# MathJax's TeX delimiters, earliest start first; an escaped dollar is text.
+_TEX = re.compile(
+    r"(?P<dollar>\\\$)"
+    r"|\$\$(?P<dd>.+?)\$\$"
+    r"|\\\[(?P<bracket>.+?)\\\]"
+    r"|(?P<env>\\begin\{(?P<name>[a-zA-Z*]+)\}.+?\\end\{(?P=name)\})"
+    r"|\\\((?P<paren>.+?)\\\)"
+    r"|\$(?P<d>[^$]+?)\$",
+    re.S,
+)
+# Inside a markdown cell: code and preformatted blocks stay as they are, tags too.
+_NOT_TEXT = re.compile(r"(<pre\b[^>]*>.*?</pre>|<code\b[^>]*>.*?</code>|<[^>]*>)", re.S)
+_MARKDOWN_CELL = re.compile(r'(<div class="jp-RenderedHTMLCommon jp-RenderedMarkdown[^"]*"[^>]*>)(.*?)(</div>)', re.S)
+_ARITHMATEX = re.compile(
+    r'<(?P<tag>span|div) class="arithmatex">\s*(?:\\\((?P<inline>.*?)\\\)|\\\[(?P<display>.*?)\\\])\s*</(?P=tag)>', re.S
+)
+
+
+class _Page:
+    """The formulas of one page, rendered; ``failures`` lists what KaTeX refused."""
+
+    def __init__(self, name: str):
+        self.name, self.count, self.failures = name, 0, []
+
+    def render(self, escaped_tex: str, display: bool, original: str | None) -> str | None:
+        """KaTeX's HTML for the (HTML-escaped) TeX, or ``original`` where KaTeX refuses it."""
+        tex = html.unescape(escaped_tex).strip()
+        rendered, error = katex().render(tex, display)
+        self.count += 1
+        if error is not None:
+            self.failures.append(error)
+            log.warning("%s: KaTeX cannot render %r: %s", self.name, tex[:120], error)
+            return original
+        return rendered
+
+    def text(self, segment: str) -> str:
+        def one(match: re.Match) -> str:
+            if match.group("dollar"):
+                return "$"
+            display_tex = match.group("dd") or match.group("bracket") or match.group("env")
+            if display_tex is not None:
+                return self.render(display_tex, True, match.group(0))
+            return self.render(match.group("paren") or match.group("d"), False, match.group(0))
+
+        return _TEX.sub(one, segment)
+
+    def markdown_cell(self, match: re.Match) -> str:
+        parts = _NOT_TEXT.split(match.group(2))  # text, tag/code, text, ...
+        body = "".join(part if i % 2 else self.text(part) for i, part in enumerate(parts))
+        return match.group(1) + body + match.group(3)
+
+    def arithmatex(self, match: re.Match) -> str:
+        display = match.group("display") is not None
+        rendered = self.render(match.group("display" if display else "inline"), display, None)
+        if rendered is None:
+            return match.group(0)
+        return f'<{match.group("tag")} class="arithmatex">{rendered}</{match.group("tag")}>'
+
+
+def render_math(page_html: str, name: str, notebook: bool) -> tuple[str, int]:
+    """The page with every formula rendered, and how many formulas it has."""
+    page = _Page(name)
+    page_html = _ARITHMATEX.sub(page.arithmatex, page_html)
+    if notebook:
+        page_html = _MARKDOWN_CELL.sub(page.markdown_cell, page_html)
+    return page_html, page.count
+
+
+# -- events ------------------------------------------------------------------------------------
+def on_config(config):
+    if STYLESHEET not in config.extra_css:
+        config.extra_css.insert(0, STYLESHEET)
+    return config
+
+
+def on_files(files, config):
+    """KaTeX's stylesheet and woff2 fonts, from node_modules, published under assets/katex/."""
+    sources = [KATEX_DIST / "katex.min.css", *sorted((KATEX_DIST / "fonts").glob("*.woff2"))]
+    for source in sources:
+        uri = f"{ASSETS}/{source.relative_to(KATEX_DIST).as_posix()}"
+        files.append(File.generated(config, uri, abs_src_path=str(source)))
+    return files
+
+
+def on_post_page(output, page, config):
+    output, _ = render_math(output, page.file.src_uri, page.file.src_uri.endswith(".ipynb"))
+    return output
+
+
+def on_shutdown():
+    global _katex
+    if _katex is not None:
+        _katex.close()
+        _katex = None
