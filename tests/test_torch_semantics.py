@@ -62,6 +62,39 @@ def test_in_place_on_an_output_behaves_as_in_torch(name):
         close(g_ours, g_theirs)
 
 
+IN_PLACE_LOSSES = {
+    "nll_loss": (lambda t: lsm.nll_loss(t, torch.tensor([0, 2, 1])), lambda t: F.nll_loss(t, torch.tensor([0, 2, 1]))),
+    "cross_entropy_none": (
+        lambda t: lsm.cross_entropy(t, torch.tensor([0, 2, 1]), reduction="none"),
+        lambda t: F.cross_entropy(t, torch.tensor([0, 2, 1]), reduction="none"),
+    ),
+    "cross_entropy_smoothed": (
+        lambda t: lsm.cross_entropy(t, torch.tensor([0, 2, 1]), label_smoothing=0.1),
+        lambda t: F.cross_entropy(t, torch.tensor([0, 2, 1]), label_smoothing=0.1),
+    ),
+    "cross_entropy_unbatched": (
+        lambda t: lsm.cross_entropy(t[0], torch.tensor(2), reduction="none"),
+        lambda t: F.cross_entropy(t[0], torch.tensor(2), reduction="none"),
+    ),
+    "softmax_jacobian": (  # against diag(s) - s s^T written with torch's softmax
+        lsm.softmax_jacobian,
+        lambda t: torch.diag_embed(torch.softmax(t, -1)) - torch.softmax(t, -1)[..., :, None] * torch.softmax(t, -1)[..., None, :],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", IN_PLACE_LOSSES)
+def test_in_place_on_a_loss_is_allowed_and_keeps_the_gradient(name):
+    """Losses and Jacobians are ordinary results: ``loss += 1`` and then a backward pass work."""
+    grads = []
+    for fn in IN_PLACE_LOSSES[name]:
+        x = logits(3, 4, seed=8).requires_grad_()
+        y = fn(x)
+        y += 1
+        grads.append(torch.autograd.grad((y * y).sum(), x)[0])
+    close(*grads)
+
+
 @pytest.mark.parametrize("name", FORWARD)
 def test_in_place_on_an_output_without_grad_is_an_ordinary_tensor(name):
     ours, theirs = FORWARD[name]
