@@ -128,8 +128,10 @@ def logsumexp(
     The shifted sum is :math:`1 + r` with the exact term :math:`e^{x_k - c} = 1` and
     :math:`r = \sum_{j \ne k} e^{x_j - c}`; rounding :math:`1 + r` would cost up to one unit
     roundoff *absolutely*, a large relative error when the result is small. Adding the 1
-    with ``log1p`` is as accurate as :math:`c + \log \sum_j e^{x_j - c}` on ordinary logits and far more accurate when the
-    result is small: notebook 9 (*How accurate is each formula?*) measures, against mpmath,
+    with ``log1p``, the algorithm of P. Blanchard, D. J. Higham and N. J. Higham ("Accurately
+    computing the log-sum-exp and softmax functions", IMA J. Numer. Anal. 41(4), 2021), is as
+    accurate as :math:`c + \log \sum_j e^{x_j - c}` on ordinary logits and far more accurate when
+    the result is small: notebook 9 (*How accurate is each formula?*) measures, against mpmath,
     errors of at most about 3 units of roundoff in float32 and float64 where
     :math:`\log(1 + r)` rounds :math:`1 + r` to 1 and returns 0.
 
