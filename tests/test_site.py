@@ -455,9 +455,13 @@ def test_the_math_renderer_refuses_bad_tex_and_knows_the_macros_the_corpus_uses(
         renderer.close()
     page, count = mkdocs_math.render_math(
         '<div class="jp-RenderedHTMLCommon jp-RenderedMarkdown" data-mime-type="text/markdown">'
-        "<p>costs \\$5, $a &lt; b$ and <code>$x$</code></p></div>", "test", notebook=True
+        "<p>costs \\$5, $a &lt; b$ and <code>$x$</code></p>"
+        '<div class="highlight"><pre>echo $HOME $PATH</pre></div><p>then $y$</p></div><p>$z$ outside</p>',
+        "test",
+        notebook=True,
     )
-    assert count == 1 and "costs $5, " in page and "<code>$x$</code>" in page and "&lt; b$" not in page
+    assert count == 2 and "costs $5, " in page and "<code>$x$</code>" in page and "&lt; b$" not in page
+    assert "echo $HOME $PATH" in page and "then $y$" not in page and "<p>$z$ outside</p>" in page
 
 
 def test_search_finds_the_notebooks_offline(server, tab):

@@ -90,7 +90,20 @@ _TEX = re.compile(
 )
 # Inside a markdown cell: code and preformatted blocks stay as they are, tags too.
 _NOT_TEXT = re.compile(r"(<pre\b[^>]*>.*?</pre>|<code\b[^>]*>.*?</code>|<[^>]*>)", re.S)
-_MARKDOWN_CELL = re.compile(r'(<div class="jp-RenderedHTMLCommon jp-RenderedMarkdown[^"]*"[^>]*>)(.*?)(</div>)', re.S)
+_MARKDOWN_CELL = re.compile(r'<div class="jp-RenderedHTMLCommon jp-RenderedMarkdown[^"]*"[^>]*>')
+_DIV = re.compile(r"<div\b|</div>")
+
+
+def _markdown_cells(page_html: str):
+    """(start, end) of each markdown cell's content: up to its own </div>, past nested divs (a
+    fenced code block in a cell is a <div class="highlight">)."""
+    for opening in _MARKDOWN_CELL.finditer(page_html):
+        depth = 1
+        for tag in _DIV.finditer(page_html, opening.end()):
+            depth += 1 if tag.group(0) == "<div" else -1
+            if depth == 0:
+                yield opening.end(), tag.start()
+                break
 _ARITHMATEX = re.compile(
     r'<(?P<tag>span|div) class="arithmatex">\s*(?:\\\((?P<inline>.*?)\\\)|\\\[(?P<display>.*?)\\\])\s*</(?P=tag)>', re.S
 )
@@ -124,10 +137,9 @@ class _Page:
 
         return _TEX.sub(one, segment)
 
-    def markdown_cell(self, match: re.Match) -> str:
-        parts = _NOT_TEXT.split(match.group(2))  # text, tag/code, text, ...
-        body = "".join(part if i % 2 else self.text(part) for i, part in enumerate(parts))
-        return match.group(1) + body + match.group(3)
+    def markdown_cell(self, cell_html: str) -> str:
+        parts = _NOT_TEXT.split(cell_html)  # text, tag/code, text, ...
+        return "".join(part if i % 2 else self.text(part) for i, part in enumerate(parts))
 
     def arithmatex(self, match: re.Match) -> str:
         display = match.group("display") is not None
@@ -142,7 +154,11 @@ def render_math(page_html: str, name: str, notebook: bool) -> tuple[str, int]:
     page = _Page(name)
     page_html = _ARITHMATEX.sub(page.arithmatex, page_html)
     if notebook:
-        page_html = _MARKDOWN_CELL.sub(page.markdown_cell, page_html)
+        pieces, done = [], 0
+        for start, end in _markdown_cells(page_html):
+            pieces += [page_html[done:start], page.markdown_cell(page_html[start:end])]
+            done = end
+        page_html = "".join(pieces) + page_html[done:]
     return page_html, page.count
 
 
