@@ -25,11 +25,11 @@ help:
 	@echo "make lab        JupyterLab for editing notebooks (optional extra)"
 	@echo "make clean      remove .venv, node_modules/, site/ and caches"
 
-$(READY): requirements.txt pyproject.toml
+$(READY): requirements.txt pyproject.toml lab/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "lsm needs Python 3.10 or newer: run make PYTHON=python3.11 ...")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e . -e lab
 	@touch $@
 
 # The site's math is rendered when it is built, by KaTeX (tools/mkdocs_math.py) on Node.js;
@@ -68,7 +68,7 @@ notebooks: $(READY)
 BENCH_ARGS ?= --device cpu
 BENCH_OUT  ?= results/cpu.json
 bench: $(READY)
-	$(BIN)/python -m lsm.bench $(BENCH_ARGS) --out $(BENCH_OUT)
+	$(BIN)/python -m lsmlab.bench $(BENCH_ARGS) --out $(BENCH_OUT)
 
 $(LAB): $(READY) requirements-lab.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-lab.txt

@@ -6,6 +6,10 @@ work, the losses included, under ``torch.func`` (vmap, grad, jacrev, jacfwd, hes
 forward-mode AD, ``torch.compile(fullgraph=True)``, ``torch.export``, ``torch.jit.trace``, on
 meta and fake tensors, and under ``torch.autocast`` with torch's policy. Every function takes
 PyTorch tensors of any shape; the reduction ``dim`` is always required.
+
+``logsumexp_forward`` and ``log_softmax_forward``, the bodies of the forward passes without
+checks or autograd, stay importable for the lab beside the package (``lsmlab``: the benchmark
+and the accuracy study) but are not in ``__all__``.
 """
 
 from .jacobians import log_softmax_jacobian, softmax_jacobian
@@ -26,8 +30,6 @@ __all__ = [
     "log_softmax",
     "logsumexp",
     "log_sigmoid",
-    "logsumexp_forward",
-    "log_softmax_forward",
     "softmax_backward",
     "log_softmax_backward",
     "logsumexp_backward",

@@ -1,4 +1,4 @@
-"""lsm.accuracy, the machinery of notebook 9: reference, emulated rounding, metrics, proposals.
+"""lsmlab.accuracy, the machinery of notebook 9: reference, emulated rounding, metrics, proposals.
 
 The reference is checked against mpmath on known values and seeded vectors; the
 emulated float16/bfloat16 arithmetic against torch's native operations bit for bit
@@ -15,19 +15,19 @@ import mpmath
 import pytest
 import torch
 
-from lsm.accuracy import BFLOAT16, FLOAT16, FLOAT32, FLOAT64, HALF_FORMATS, algorithms, candidates, inputs, study
-from lsm.accuracy import doubledouble as dd
-from lsm.accuracy import reference as ref_mod
-from lsm.accuracy.arithmetic import Emulated, Half, Native, _all_values
-from lsm.accuracy.metrics import (
+from lsmlab.accuracy import BFLOAT16, FLOAT16, FLOAT32, FLOAT64, HALF_FORMATS, algorithms, candidates, inputs, study
+from lsmlab.accuracy import doubledouble as dd
+from lsmlab.accuracy import reference as ref_mod
+from lsmlab.accuracy.arithmetic import Emulated, Half, Native, _all_values
+from lsmlab.accuracy.metrics import (
     log_softmax_error,
     log_softmax_rest_error,
     log_softmax_top_error,
     logsumexp_error,
     softmax_error,
 )
-from lsm.accuracy.reference import mp_log_softmax, mp_logsumexp, mp_softmax, reference
-from lsm.accuracy.rounding import _scale, round_dd_to, round_to
+from lsmlab.accuracy.reference import mp_log_softmax, mp_logsumexp, mp_softmax, reference
+from lsmlab.accuracy.rounding import _scale, round_dd_to, round_to
 from tolerances import assert_close_to_torch, forward_tol
 
 F64 = torch.float64

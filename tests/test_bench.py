@@ -1,4 +1,4 @@
-"""lsm.bench on tiny CPU sizes: the results schema, a complete grid, finite positive figures,
+"""lsmlab.bench on tiny CPU sizes: the results schema, a complete grid, finite positive figures,
 correct outputs, a torch.compile failure recorded instead of raised, the CLI's errors.
 
 Nothing here asserts a speed: timings only have to be positive and finite. torch.compile is
@@ -19,11 +19,11 @@ import pytest
 import torch
 
 import lsm
-from lsm.bench import BenchConfig, TimingConfig, analysis, checks, cli, grid, run_benchmark
-from lsm.bench.environment import describe
-from lsm.bench.implementations import NAMES, aten_ops, composite, registry
-from lsm.bench.progress import Progress
-from lsm.bench.report import table
+from lsmlab.bench import BenchConfig, TimingConfig, analysis, checks, cli, grid, run_benchmark
+from lsmlab.bench.environment import describe
+from lsmlab.bench.implementations import NAMES, aten_ops, composite, registry
+from lsmlab.bench.progress import Progress
+from lsmlab.bench.report import table
 
 FAST = TimingConfig(min_run_time=0.001, max_run_time=0.004, threshold=0.1)
 EAGER = tuple(n for n in NAMES if n != "compiled")
@@ -191,7 +191,7 @@ def test_compile_failure_is_recorded_not_raised(monkeypatch):
 
 
 def test_an_input_that_cannot_be_made_marks_its_cases_unavailable(monkeypatch):
-    from lsm.bench import harness
+    from lsmlab.bench import harness
 
     real = harness.make_input
 
@@ -282,7 +282,7 @@ def test_cli_writes_the_json(tmp_path, capsys):
     assert status == 0
     result = json.loads(out.read_text())
     assert result["schema"] == "lsm.bench/1" and len(result["results"]) == 2
-    assert result["config"]["command"][:3] == ["python", "-m", "lsm.bench"]
+    assert result["config"]["command"][:3] == ["python", "-m", "lsmlab.bench"]
     captured = capsys.readouterr()
     assert "native_log_softmax" in captured.out and "done: 2 cases" in captured.err
 
@@ -298,12 +298,12 @@ def test_cli_refuses_cuda_without_a_gpu(capsys):
 
 @no_cuda
 def test_python_m_lsm_bench_cuda_error_is_not_a_traceback(monkeypatch, capsys):
-    monkeypatch.setattr(sys, "argv", ["lsm.bench", "--device", "cuda"])
+    monkeypatch.setattr(sys, "argv", ["lsmlab.bench", "--device", "cuda"])
     with pytest.raises(SystemExit) as info:
-        runpy.run_module("lsm.bench", run_name="__main__")
+        runpy.run_module("lsmlab.bench", run_name="__main__")
     assert info.value.code == 2
     err = capsys.readouterr().err
-    assert err.startswith("usage: python -m lsm.bench") and "Traceback" not in err
+    assert err.startswith("usage: python -m lsmlab.bench") and "Traceback" not in err
 
 
 @pytest.mark.parametrize("args, words", [

@@ -1,4 +1,4 @@
-"""lsm.accuracy.ulps: the spacing ulp(v), errors in ulps, steps between floats.
+"""lsmlab.accuracy.ulps: the spacing ulp(v), errors in ulps, steps between floats.
 
 Checked against torch.nextafter on every float16 and bfloat16 bit pattern and on a
 seeded million float32 values, and on the edge cases that the notebooks rely on:
@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lsm.accuracy import every_value
-from lsm.accuracy.ulps import ulp, ulp_error, ulps_between
+from lsmlab.accuracy import every_value
+from lsmlab.accuracy.ulps import ulp, ulp_error, ulps_between
 
 HALF = [torch.float16, torch.bfloat16]
 ALL = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
@@ -93,7 +93,7 @@ def test_mixed_formats_are_refused_with_the_fix():
 
 
 def test_the_kernel_capability_is_reported_and_compared_with_the_stored_one():
-    from lsm.accuracy import machine
+    from lsmlab.accuracy import machine
 
     assert machine.cpu_capability() == torch.backends.cpu.get_cpu_capability()
     assert machine.on_stored_kernels() == (machine.cpu_capability() == machine.STORED_CAPABILITY)
@@ -112,7 +112,7 @@ def test_every_value_refuses_a_format_too_large_to_enumerate():
 
 
 def test_softmax_sum_bound_is_about_n_plus_one_u_and_holds():
-    from lsm.accuracy.bounds import softmax_sum_bound
+    from lsmlab.accuracy.bounds import softmax_sum_bound
 
     u = 2.0**-24
     for n in (2, 5, 1000):

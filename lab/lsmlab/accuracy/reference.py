@@ -14,7 +14,7 @@ Two routes, checked against each other (tests/test_accuracy.py, notebook 9):
       \operatorname{log\_softmax}(x)_i = d_i - L, \qquad
       \operatorname{softmax}(x)_i = e^{d_i} e^{-L}.
 
-  Each :math:`e^{d_i}` comes from :func:`~lsm.accuracy.doubledouble.exp_dd`
+  Each :math:`e^{d_i}` comes from :func:`~lsmlab.accuracy.doubledouble.exp_dd`
   (relative error below :math:`2^{-80}`; the largest term, :math:`e^{0} = 1`, is
   exact), :math:`S = 1 + s` from a double-double pairwise sum (below :math:`2^{-100}`
   for up to :math:`2^{20}` terms, all positive), :math:`L` from mpmath's log of

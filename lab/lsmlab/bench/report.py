@@ -27,7 +27,7 @@ def fmt_seconds(s: float) -> str:
 
 
 def table(doc: dict) -> str:
-    """The text printed at the end of ``python -m lsm.bench``."""
+    """The text printed at the end of ``python -m lsmlab.bench``."""
     records = doc["results"]
     shape = headline_shape(records)
     lines = []

@@ -76,7 +76,7 @@ def every_value(dtype: torch.dtype) -> torch.Tensor:
     """
     if dtype not in (torch.float16, torch.bfloat16):
         raise TypeError(
-            f"lsm.accuracy.every_value: {dtype} is not a 16-bit floating-point format; "
+            f"lsmlab.accuracy.every_value: {dtype} is not a 16-bit floating-point format; "
             "pass torch.float16 or torch.bfloat16 (float32 has 2^32 values: sample it instead)."
         )
     return torch.arange(-(2**15), 2**15, dtype=torch.int32).to(torch.int16).view(dtype)

@@ -1,8 +1,8 @@
 r"""Run every formula on a batch of vectors in one format and measure its error against the reference.
 
 :func:`errors` returns, for each function and algorithm, one error (in units of
-:math:`u`, :mod:`~lsm.accuracy.metrics`) per vector. Besides the formulas of
-:mod:`~lsm.accuracy.algorithms` it measures two fixed points:
+:math:`u`, :mod:`~lsmlab.accuracy.metrics`) per vector. Besides the formulas of
+:mod:`~lsmlab.accuracy.algorithms` it measures two fixed points:
 
 * ``"correctly rounded"``: the reference rounded once to the format, the best
   any formula can do (at most 1 in these units);
@@ -66,7 +66,7 @@ def errors(x: torch.Tensor, fmt: Format, functions=tuple(algorithms.FUNCTIONS), 
            extras: bool = True) -> dict:
     """{(metric, algorithm): errors in u, one per row} for the float64 batch ``x`` rounded to ``fmt``.
 
-    The metrics are those of :data:`~lsm.accuracy.metrics.METRICS` for each function named.
+    The metrics are those of :data:`~lsmlab.accuracy.metrics.METRICS` for each function named.
     """
     x = round_to(x.to(torch.float64), fmt).to(fmt.dtype)
     rows = max(1, CHUNK // x.shape[-1])

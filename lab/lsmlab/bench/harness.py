@@ -7,7 +7,7 @@ For each case the harness
 3. calls it once (for torch.compile this call compiles; its time is ``first_call_s``)
    and checks the output against ``torch.log_softmax(x.float(), -1)`` (:mod:`.checks`),
 4. calls it once more (warm), to size the measurement so that even a slow case gets
-   three timed blocks, and times it with :func:`lsm.bench.timing.measure`,
+   three timed blocks, and times it with :func:`lsmlab.bench.timing.measure`,
 
 and records ``status: "ok"``, or ``status: "unavailable"`` with the exception as the
 ``reason`` (a failed torch.compile, an out-of-memory, an op missing from this torch),

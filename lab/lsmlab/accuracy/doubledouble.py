@@ -11,7 +11,7 @@ error-free transformations (Knuth, Dekker):
 which use only IEEE +, - and * and so give the same bits on every machine.
 :func:`exp_dd` evaluates :math:`e^{h + l}` with a relative error below
 :math:`2^{-80}`, the only non-elementary ingredient of the reference
-(:mod:`lsm.accuracy.reference`). Its constants come from mpmath.
+(:mod:`lsmlab.accuracy.reference`). Its constants come from mpmath.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-r"""The formulas compared, written once for any :class:`~lsm.accuracy.arithmetic.Arithmetic`.
+r"""The formulas compared, written once for any :class:`~lsmlab.accuracy.arithmetic.Arithmetic`.
 
 Each function takes a batch ``x`` of shape (R, n) in the arithmetic's carrier
 dtype and reduces over the last dimension; :math:`a = \max_i x_i` and :math:`k`

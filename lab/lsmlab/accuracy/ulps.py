@@ -9,7 +9,7 @@ For a format with precision :math:`p` and smallest normal number :math:`f_{\min}
 the spacing of the format's numbers at :math:`v`. An error in ulps is
 :math:`|\hat v - v| / \operatorname{ulp}(v)`; a correctly rounded :math:`\hat v` is
 within 0.5 ulp of :math:`v`. This is not the relative error in units of :math:`u`
-(:mod:`~lsm.accuracy.metrics`), which for normal :math:`v` is between 1 and 2 times it.
+(:mod:`~lsmlab.accuracy.metrics`), which for normal :math:`v` is between 1 and 2 times it.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def _check_float(t: torch.Tensor, name: str) -> None:
     if not isinstance(t, torch.Tensor) or t.dtype not in _INT_VIEW:
         got = t.dtype if isinstance(t, torch.Tensor) else type(t).__name__
         raise TypeError(
-            f"lsm.accuracy.ulps: `{name}` must be a float16, bfloat16, float32 or float64 "
+            f"lsmlab.accuracy.ulps: `{name}` must be a float16, bfloat16, float32 or float64 "
             f"tensor, got {got}."
         )
 
@@ -88,7 +88,7 @@ def ulps_between(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     _check_float(b, "b")
     if a.dtype != b.dtype:
         raise TypeError(
-            f"lsm.accuracy.ulps.ulps_between: `a` has dtype {a.dtype} and `b` {b.dtype}; "
+            f"lsmlab.accuracy.ulps.ulps_between: `a` has dtype {a.dtype} and `b` {b.dtype}; "
             "pass two tensors of one format (convert one with .to(other.dtype))."
         )
     return (_ordered(a) - _ordered(b)).abs()

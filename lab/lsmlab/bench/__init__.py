@@ -1,4 +1,4 @@
-"""lsm.bench: how fast is log_softmax, and what bounds it, on the CPU and on CUDA.
+"""lsmlab.bench: how fast is log_softmax, and what bounds it, on the CPU and on CUDA.
 
 Times torch's fused log_softmax and softmax, lsm's stable composite (as written and into
 preallocated buffers), the naive composite, torch.compile of the composite, and a plain
@@ -17,7 +17,7 @@ One idea per module:
 - :mod:`.environment`: versions, CPU, GPU, driver (no hostname)
 - :mod:`.progress`, :mod:`.report`, :mod:`.cli`: the command line
 
-Run ``python -m lsm.bench --help``. Importing :mod:`lsm` does not import this package.
+Run ``python -m lsmlab.bench --help``. Importing :mod:`lsm` does not import this package.
 """
 
 from .analysis import load, load_all

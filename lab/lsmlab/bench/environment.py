@@ -16,7 +16,7 @@ import torch
 
 import lsm
 
-#: torch's intra-op thread count when lsm.bench was first imported: what "all" threads means.
+#: torch's intra-op thread count when lsmlab.bench was first imported: what "all" threads means.
 DEFAULT_THREADS = torch.get_num_threads()
 
 

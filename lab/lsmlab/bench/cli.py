@@ -1,11 +1,11 @@
-"""``python -m lsm.bench``: run the grid, show progress on stderr, write JSON, print a table.
+"""``python -m lsmlab.bench``: run the grid, show progress on stderr, write JSON, print a table.
 
 Examples::
 
-    python -m lsm.bench --device cpu --out results/cpu.json
-    python -m lsm.bench --device cpu cuda --out results/h100.json
-    python -m lsm.bench --quick                      # seconds: a tiny grid, no torch.compile
-    python -m lsm.bench --list                       # what each implementation is
+    python -m lsmlab.bench --device cpu --out results/cpu.json
+    python -m lsmlab.bench --device cpu cuda --out results/h100.json
+    python -m lsmlab.bench --quick                      # seconds: a tiny grid, no torch.compile
+    python -m lsmlab.bench --list                       # what each implementation is
 
 Exit status 0 on success, 2 for a bad command line (including asking for CUDA where no
 CUDA device is visible).
@@ -30,7 +30,7 @@ QUICK_IMPLEMENTATIONS = tuple(n for n in NAMES if n != "compiled")
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     p = argparse.ArgumentParser(
-        prog="python -m lsm.bench",
+        prog="python -m lsmlab.bench",
         description="Time torch's log_softmax and softmax, lsm's composite, the naive composite, "
         "torch.compile of the composite and a plain copy, on the CPU and on CUDA.",
         epilog="Every rows x width pair under the device's cap is run; float32 on the CPU, "
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         p.error(str(error))  # exit status 2, with the usage line
     doc = run_benchmark(config, progress=not args.quiet)
-    doc["config"]["command"] = ["python", "-m", "lsm.bench"] + list(sys.argv[1:] if argv is None else argv)
+    doc["config"]["command"] = ["python", "-m", "lsmlab.bench"] + list(sys.argv[1:] if argv is None else argv)
     if args.out:
         write_json(doc, args.out)
     if not args.quiet:

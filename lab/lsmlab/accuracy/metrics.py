@@ -11,7 +11,7 @@ For a computed :math:`\hat y` and reference :math:`y` (a double-double),
     \text{and elsewhere:}\;\; \max_{i \ne k} \frac{|\hat y_i - y_i|}{|y_i|\, u},
 
 with :math:`t` the format's smallest normal number (and at least the
-reference's :data:`~lsm.accuracy.reference.FLOOR`): below it the format itself
+reference's :data:`~lsmlab.accuracy.reference.FLOOR`): below it the format itself
 has fewer significant bits, so every formula has large relative errors there.
 For the same reason a relative error whose exact value is below :math:`t` is
 not measured (NaN).

@@ -22,9 +22,9 @@ import torch
 
 import lsm
 
-from .._validation import compute_dtype
+from lsm._validation import compute_dtype
 
-#: What an implementation's output is compared with (see :mod:`lsm.bench.checks`).
+#: What an implementation's output is compared with (see :mod:`lsmlab.bench.checks`).
 COMPUTES = ("log_softmax", "softmax", "copy")
 
 

@@ -1,5 +1,0 @@
-"""``python -m lsm.bench``: see :mod:`lsm.bench.cli`."""
-
-from .cli import main
-
-raise SystemExit(main())
