@@ -377,7 +377,7 @@ INSPECT = r"""(async () => {
   return {
     mathScripts: [...document.scripts].map(s => s.src).filter(src => /mathjax|katex/i.test(src)),
     mathJax: typeof window.MathJax !== 'undefined',
-    formulas: document.querySelectorAll('.katex').length,
+    formulas: document.querySelectorAll('article .katex').length,
     errors: [...document.querySelectorAll('.katex-error')].map(e => e.title || e.textContent),
     katexFonts: katexFont,
     rawTex,
@@ -429,9 +429,12 @@ def test_page_renders_offline_without_errors(site, server, tab, url):
 def test_every_formula_of_the_sources_is_rendered_at_build_time(site, url):
     """Counted in the built HTML against the sources: one KaTeX rendering per formula."""
     page = (site / url / "index.html").read_text(encoding="utf-8")
-    rendered = page.count('<span class="katex">')
+    article = page[page.index("<article") : page.index("</article>")]
+    rendered = article.count('<span class="katex">')
     assert rendered == expected_math(url), f"{url or 'home'}: {rendered} rendered, {expected_math(url)} in the source"
     assert "katex-error" not in page
+    toc = [a.get_text(" ", strip=True) for a in html_of(site, url).select("nav.md-nav--secondary a.md-nav__link")]
+    assert not [t for t in toc if "$" in t], f"TeX left in the table of contents: {toc}"
 
 
 def test_the_math_renderer_refuses_bad_tex_and_knows_the_macros_the_corpus_uses():

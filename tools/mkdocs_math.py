@@ -9,7 +9,8 @@ JavaScript is loaded and no TeX is left for the browser. Where the formulas are:
 * **notebook markdown cells** (``.jp-RenderedMarkdown``), where nbconvert leaves the TeX raw:
   ``$$...$$``, ``\[...\]`` and ``\begin{env}...\end{env}`` (display), ``\(...\)`` and
   ``$...$`` (inline), with ``\$`` a literal dollar sign. ``<code>`` and ``<pre>`` are skipped,
-  so a dollar sign in code stays one, and cell outputs are never searched.
+  so a dollar sign in code stays one, and cell outputs are never searched;
+* **the table of contents** of a notebook page, whose entries repeat the headings' TeX.
 
 KaTeX runs in one Node.js process per build (tools/katex_render.js; the version is pinned in
 package-lock.json, installed by ``make``). A formula that KaTeX cannot parse, or reads in
@@ -104,6 +105,7 @@ def _markdown_cells(page_html: str):
             if depth == 0:
                 yield opening.end(), tag.start()
                 break
+_TOC_ENTRY = re.compile(r'(<a href="#[^"]*" class="md-nav__link">\s*<span class="md-ellipsis">)(.*?)(</span>)', re.S)
 _ARITHMATEX = re.compile(
     r'<(?P<tag>span|div) class="arithmatex">\s*(?:\\\((?P<inline>.*?)\\\)|\\\[(?P<display>.*?)\\\])\s*</(?P=tag)>', re.S
 )
@@ -150,7 +152,8 @@ class _Page:
 
 
 def render_math(page_html: str, name: str, notebook: bool) -> tuple[str, int]:
-    """The page with every formula rendered, and how many formulas it has."""
+    """The page with every formula rendered, and how many it rendered (the table of contents'
+    copies of headings included)."""
     page = _Page(name)
     page_html = _ARITHMATEX.sub(page.arithmatex, page_html)
     if notebook:
@@ -159,6 +162,7 @@ def render_math(page_html: str, name: str, notebook: bool) -> tuple[str, int]:
             pieces += [page_html[done:start], page.markdown_cell(page_html[start:end])]
             done = end
         page_html = "".join(pieces) + page_html[done:]
+        page_html = _TOC_ENTRY.sub(lambda m: m.group(1) + page.text(m.group(2)) + m.group(3), page_html)
     return page_html, page.count
 
 
