@@ -107,14 +107,19 @@ _AUTODOC = re.compile(r"^::: (?P<ident>\S+)\n(?P<options>(?:[ \t]+\S.*\n?)*)", r
 
 
 def docstring(ident: str) -> str:
-    """The docstring of a module or function of lsm, read with ast (no import of torch)."""
+    """The docstring of a module or function of lsm or of the lab beside it (lab/lsmlab), read
+    with ast (no import of torch)."""
     parts = ident.split(".")
-    for path in (ROOT.joinpath(*parts, "__init__.py"), ROOT.joinpath(*parts).with_suffix(".py")):
+    base = ROOT / "lab" if parts[0] == "lsmlab" else ROOT
+    for path in (base.joinpath(*parts, "__init__.py"), base.joinpath(*parts).with_suffix(".py")):
         if path.is_file():
             return ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")), clean=False) or ""
-    module = ast.parse(ROOT.joinpath(*parts[:-1]).with_suffix(".py").read_text(encoding="utf-8"))
+    parent = base.joinpath(*parts[:-1])
+    module = ast.parse((parent / "__init__.py" if parent.is_dir() else parent.with_suffix(".py")).read_text(encoding="utf-8"))
     node = next(n for n in module.body if getattr(n, "name", None) == parts[-1])
-    return ast.get_docstring(node, clean=False) or ""
+    members = [m for m in getattr(node, "body", []) if isinstance(m, ast.FunctionDef) and not m.name.startswith("_")]
+    # a class renders with its public methods and properties
+    return "\n".join(ast.get_docstring(n, clean=False) or "" for n in [node, *members])
 
 
 def markdown_page_math(source: Path) -> int:

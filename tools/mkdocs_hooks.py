@@ -105,7 +105,7 @@ def public_api(package_dir: Path) -> dict[str, str]:
 
 _DIRECTIVE = re.compile(r"^(?P<indent>[ \t]*)\.\. math::[ \t]*(?P<rest>.*)$")
 _MATH_ROLE = re.compile(r":math:`(?P<tex>[^`]+)`")
-_XREF_ROLE = re.compile(r":(?:py:)?(?:func|meth|class|mod|attr|data|obj|exc):`(?P<tilde>~?)(?P<target>[^`<>]+)`")
+_XREF_ROLE = re.compile(r":(?:py:)?(?P<role>func|meth|class|mod|attr|data|obj|exc):`(?P<tilde>~?)(?P<target>[^`<>]+)`")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 
 
@@ -146,10 +146,12 @@ class RstMathPreprocessor(Preprocessor):
     def xref(self, match: re.Match) -> str:
         target = match.group("target").strip()
         name = target[len(self.package) + 1 :] if target.startswith(self.package + ".") else target
-        shown = target.rsplit(".", 1)[-1] if match.group("tilde") else target
+        shown = target.rsplit(".", 1)[-1] if match.group("tilde") else target.lstrip(".")
+        if match.group("role") in ("func", "meth"):
+            shown += "()"  # a callable reads as one; a module, class or attribute does not
         if name in self.api:  # an lsm function documented on the API page: link it
-            return f"[`{shown}()`][{self.api[name]}]"
-        return f"`{shown}()`"  # torch and anything else: no inventory is fetched (offline build)
+            return f"[`{shown}`][{self.api[name]}]"
+        return f"`{shown}`"  # torch and anything else: no inventory is fetched (offline build)
 
 
 def _width(text: str) -> int:
