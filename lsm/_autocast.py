@@ -4,18 +4,12 @@ Inside an autocast region torch sorts its ops into policies. An op on the *float
 casts its float16/bfloat16 inputs on the autocast device to float32 and returns float32;
 any other op runs in the dtype of its inputs. PyTorch's lists ("Autocast Op Reference" in
 the torch.amp documentation, ``aten/src/ATen/autocast_mode.h``) put these counterparts on
-the float32 list:
+the float32 list on these devices:
 
-========================  ==================  ==================================
-lsm function              torch counterpart   float32 under autocast on
-========================  ==================  ==================================
-softmax                   torch.softmax       cuda
-log_softmax               torch.log_softmax   cuda
-logsumexp                 torch.logsumexp     cuda
-log_sigmoid               F.logsigmoid        (none: keeps its input dtype)
-nll_loss                  F.nll_loss          cpu, cuda
-cross_entropy             F.cross_entropy     cpu, cuda
-========================  ==================  ==================================
+* ``softmax``, ``log_softmax``, ``logsumexp`` (torch.softmax, torch.log_softmax,
+  torch.logsumexp): float32 on cuda; on the CPU they keep their input's dtype;
+* ``log_sigmoid`` (F.logsigmoid): nowhere; it keeps its input's dtype;
+* ``nll_loss``, ``cross_entropy`` (F.nll_loss, F.cross_entropy): float32 on cpu and cuda.
 
 An explicit ``dtype=`` wins over autocast, as in torch. Either way the body of an lsm
 function then runs with autocast off, as a native kernel does: lsm chooses the precision of
