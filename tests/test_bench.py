@@ -70,7 +70,7 @@ def test_document_schema(doc):
 
 
 def test_grid_is_complete(doc):
-    expected = set(itertools.product(EAGER, ["cpu"], [1], ["float32"], [1, 3], [8, 40]))
+    expected = set(itertools.product(EAGER, ["cpu"], [1], ["float32", "float16", "bfloat16"], [1, 3], [8, 40]))
     seen = [(r["implementation"], r["device"], r["threads"], r["dtype"], r["rows"], r["width"]) for r in doc["results"]]
     assert len(seen) == len(set(seen)) and set(seen) == expected
     for r in doc["results"]:
@@ -102,13 +102,14 @@ def test_preallocation_is_recorded(doc):
 def test_summary_tables(doc):
     summary = doc["summary"]
     clone = summary["allocation_clone_vs_copy"]
-    assert len(clone) == 4 and all(row["ratio"] > 0 for row in clone)  # one per shape
+    assert len(clone) == 12 and all(row["ratio"] > 0 for row in clone)  # one per shape and dtype
     assert summary["cuda_over_cpu_speedup"] == [] and summary["crossover"] == []  # no CUDA in this run
     assert "4096" not in table(doc) and "copy" in table(doc)
 
 
 def test_each_thread_count_is_a_session():
-    config = tiny_config(rows=(2,), widths=(8,), threads=("1", "2", "1"), implementations=("copy", "composite"))
+    config = tiny_config(rows=(2,), widths=(8,), threads=("1", "2", "1"), implementations=("copy", "composite"),
+                         dtypes={"cpu": ("float32",)})
     result = run_benchmark(config, progress=False)
     assert [(r["threads"], r["implementation"]) for r in result["results"]] == [
         (1, "copy"), (1, "composite"), (2, "copy"), (2, "composite")]
@@ -126,7 +127,7 @@ def test_each_implementation_matches_torch(name, dtype):
     impl = registry()[name]
     x = torch.randn(5, 300, generator=torch.Generator().manual_seed(1)).to(dtype)
     y = impl.run(x, impl.allocate(x))
-    verdict = checks.check(y, x, checks.reference(x), impl.computes)
+    verdict = checks.check(y, x, checks.reference(x), impl.computes, impl.expected)
     assert verdict["ok"], verdict
 
 
@@ -174,12 +175,23 @@ def test_aten_ops_count_the_kernels():
 # --- torch.compile failing ---------------------------------------------------------------------
 
 
+def test_each_single_op_is_the_aten_op_it_names():
+    from lsmlab.bench.implementations import OPS
+
+    impls = registry()
+    for name, aten, _, (reads, writes) in OPS:
+        impl = impls["op_" + name]
+        assert impl.computes == "op" and impl.preallocated and aten_ops(impl) == [aten]
+        assert impl.bytes_per_element(torch.float16) == (2 * reads, 2 * writes)
+
+
 def test_compile_failure_is_recorded_not_raised(monkeypatch):
     def broken_compile(*args, **kwargs):
         raise RuntimeError("no C++ compiler found (injected by the test)\nsecond line")
 
     monkeypatch.setattr(torch, "compile", broken_compile)
-    config = tiny_config(rows=(1, 2), widths=(8,), threads=("1",), implementations=("copy", "compiled"))
+    config = tiny_config(rows=(1, 2), widths=(8,), threads=("1",), implementations=("copy", "compiled"),
+                         dtypes={"cpu": ("float32",)})
     result = run_benchmark(config, progress=False)
     compiled = [r for r in result["results"] if r["implementation"] == "compiled"]
     assert len(compiled) == 2
@@ -281,10 +293,10 @@ def test_cli_writes_the_json(tmp_path, capsys):
                        "--min-run-time", "0.001", "--max-run-time", "0.004", "--out", str(out)])
     assert status == 0
     result = json.loads(out.read_text())
-    assert result["schema"] == "lsm.bench/1" and len(result["results"]) == 2
+    assert result["schema"] == "lsm.bench/1" and len(result["results"]) == 2 * 3  # float32, float16, bfloat16
     assert result["config"]["command"][:3] == ["python", "-m", "lsmlab.bench"]
     captured = capsys.readouterr()
-    assert "native_log_softmax" in captured.out and "done: 2 cases" in captured.err
+    assert "native_log_softmax" in captured.out and "done: 6 cases" in captured.err
 
 
 @no_cuda

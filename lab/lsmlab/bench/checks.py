@@ -7,12 +7,15 @@ their own format). An output passes when it is finite where the reference is and
 .. math:: |y - r| \le \text{atol} + \text{rtol}\,|r|
 
 element-wise, with the tolerances of :data:`TOLERANCES` for the output's dtype. A
-softmax output is compared with :math:`e^{r}`; a copy must equal x exactly.
+softmax output is compared with :math:`e^{r}`; a copy must equal x exactly; a single op
+(exp, max, sum, ...) is compared with the same op computed in float64 and rounded to the
+output's dtype (its ``expected``).
 """
 
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 
@@ -31,8 +34,11 @@ def reference(x: torch.Tensor) -> torch.Tensor:
     return torch.log_softmax(x.to(torch.float32) if x.dtype != torch.float64 else x, -1)
 
 
-def check(y: torch.Tensor, x: torch.Tensor, ref: torch.Tensor, computes: str) -> dict:
+def check(y: torch.Tensor, x: torch.Tensor, ref: torch.Tensor, computes: str,
+          expected: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict:
     """Compare one implementation's output ``y`` with the reference; JSON-ready verdict.
+
+    ``expected`` (for ``computes == "op"``) gives the op's float64 result from ``x``.
 
     Returns ``{"ok", "max_abs_err", "rtol", "atol", "against"}``; ``max_abs_err`` is
     ``None`` when y has a non-finite entry where the reference is finite (then ok is False).
@@ -40,13 +46,17 @@ def check(y: torch.Tensor, x: torch.Tensor, ref: torch.Tensor, computes: str) ->
     if computes == "copy":
         same = bool(y.shape == x.shape and y.dtype == x.dtype and torch.equal(y, x))
         return {"ok": same, "max_abs_err": 0.0 if same else None, "rtol": 0.0, "atol": 0.0, "against": "x (exact)"}
-    target = ref.exp() if computes == "softmax" else ref
-    against = "exp(torch.log_softmax(x.float(), -1))" if computes == "softmax" else "torch.log_softmax(x.float(), -1)"
+    if computes == "op":
+        target, against = expected(x), "the same op in float64"
+    elif computes == "softmax":
+        target, against = ref.exp(), "exp(torch.log_softmax(x.float(), -1))"
+    else:
+        target, against = ref, "torch.log_softmax(x.float(), -1)"
     rtol, atol = TOLERANCES[y.dtype]
-    if y.shape != x.shape or y.dtype != x.dtype:
+    if y.shape != target.shape or y.dtype != x.dtype:
         return {"ok": False, "max_abs_err": None, "rtol": rtol, "atol": atol, "against": against,
                 "problem": f"output has shape {tuple(y.shape)} and dtype {y.dtype}, "
-                           f"expected {tuple(x.shape)} and {x.dtype}"}
+                           f"expected {tuple(target.shape)} and {x.dtype}"}
     close = bool(torch.isclose(y.to(target.dtype), target, rtol=rtol, atol=atol).all())
     diff = y.to(target.dtype) - target  # one full-size temporary: these can be 1 GiB
     err = float(diff.abs_().max()) if diff.numel() else 0.0

@@ -32,9 +32,9 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m lsmlab.bench",
         description="Time torch's log_softmax and softmax, lsm's composite, the naive composite, "
-        "torch.compile of the composite and a plain copy, on the CPU and on CUDA.",
-        epilog="Every rows x width pair under the device's cap is run; float32 on the CPU, "
-        "float32/float16/bfloat16 on CUDA unless --dtypes says otherwise.",
+        "torch.compile of the composite, a plain copy and the composites' single ops, on the CPU and on CUDA.",
+        epilog="Every rows x width pair under the device's cap is run, in float32, float16 and "
+        "bfloat16 unless --dtypes says otherwise.",
     )
     p.add_argument("--device", "--devices", dest="devices", nargs="+", default=["cpu"], choices=["cpu", "cuda"],
                    metavar="DEVICE",
@@ -53,7 +53,7 @@ def parser() -> argparse.ArgumentParser:
                    help="largest float32 tensor on CUDA, MiB (default: %(default)s)")
     p.add_argument("--dtypes", nargs="+", choices=list(grid.DTYPE_NAMES), metavar="DTYPE",
                    help=f"dtypes on every device, of {', '.join(grid.DTYPE_NAMES)} "
-                   "(default: float32 on cpu; float32 float16 bfloat16 on cuda)")
+                   "(default: float32 float16 bfloat16)")
     p.add_argument("--threads", nargs="+", default=None, metavar="N",
                    help='CPU thread counts, ints or "all" (torch\'s default count) (default: 1 all)')
     p.add_argument("--impl", "--implementations", dest="implementations", nargs="+", choices=NAMES, metavar="NAME",

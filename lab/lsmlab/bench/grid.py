@@ -20,7 +20,7 @@ MiB = 1 << 20
 ROWS = tuple(4**k for k in range(11))  # 1 ... 1 048 576
 WIDTHS = (128, 4096, 32768)
 CAP_MIB = {"cpu": 256, "cuda": 1024}
-DTYPES = {"cpu": ("float32",), "cuda": ("float32", "float16", "bfloat16")}
+DTYPES = {"cpu": ("float32", "float16", "bfloat16"), "cuda": ("float32", "float16", "bfloat16")}
 
 QUICK_ROWS = (1, 8)
 QUICK_WIDTHS = (32, 256)

@@ -1,5 +1,6 @@
 r"""What is timed: torch's fused kernels, lsm's composite, the naive composite, a compiled
-composite, and two copies of the same bytes (the bandwidth ceiling and the allocation cost).
+composite, two copies of the same bytes (the bandwidth ceiling and the allocation cost),
+and the single ops the composites are made of (the cost model's compute terms).
 
 Every implementation works on the last dimension of a contiguous (rows, width) tensor and
 is called as ``run(x, state)``, where ``state = allocate(x)`` holds whatever the
@@ -24,8 +25,9 @@ import lsm
 
 from lsm._validation import compute_dtype
 
-#: What an implementation's output is compared with (see :mod:`lsmlab.bench.checks`).
-COMPUTES = ("log_softmax", "softmax", "copy")
+#: What an implementation's output is compared with (see :mod:`lsmlab.bench.checks`);
+#: "op" means one ATen op, compared with the same op in float64 (its ``expected``).
+COMPUTES = ("log_softmax", "softmax", "copy", "op")
 
 
 def _no_state(x: torch.Tensor) -> None:
@@ -58,6 +60,7 @@ class Implementation:
     upcasts_half: bool = False
     compiled: bool = False
     notes: tuple[str, ...] = field(default=())
+    expected: Callable[[torch.Tensor], torch.Tensor] | None = None
 
     def bytes_per_element(self, dtype: torch.dtype) -> tuple[int, int] | None:
         r"""Bytes (read, written) per element of x if every pass streams from memory.
@@ -176,8 +179,77 @@ def composite_into(x: torch.Tensor, buffers: dict[str, torch.Tensor]) -> torch.T
 
 
 def lsm_log_softmax(x: torch.Tensor, state: None = None) -> torch.Tensor:
-    """``lsm.log_softmax(x, -1)`` itself: the composite plus input checks and autograd.Function."""
+    """``lsm.log_softmax(x, -1)`` itself: the same nine ops as :func:`composite`, after
+    lsm's input checks and inside its autograd.Function (no graph is recorded: x does not
+    require grad)."""
     return lsm.log_softmax(x, -1)
+
+
+# --- the single ops of the composites, timed alone -----------------------------------------
+#
+# Each writes into a preallocated output, so its time is its own compute and memory
+# traffic; the cost model (:mod:`lsmlab.bench.model`) adds them up. The row vectors
+# (the row max m, the row sum s) are computed once in ``allocate``.
+
+
+def _row_buffers(x: torch.Tensor) -> dict[str, torch.Tensor]:
+    rows = x.shape[:-1] + (1,)
+    return {"out": torch.empty_like(x), "row": torch.empty(rows, dtype=x.dtype, device=x.device),
+            "index": torch.empty(rows, dtype=torch.int64, device=x.device),
+            "m": x.amax(-1, keepdim=True), "s": x.abs().sum(-1, keepdim=True), "pos": x.abs()}
+
+
+def op_exp(x: torch.Tensor, b: dict[str, torch.Tensor]) -> torch.Tensor:
+    """``torch.exp(x, out=out)``: one exp per element, one read and one write."""
+    return torch.exp(x, out=b["out"])
+
+
+def op_log(x: torch.Tensor, b: dict[str, torch.Tensor]) -> torch.Tensor:
+    """``torch.log(|x|, out=out)`` (|x| made once, so no NaN path is timed): one log per element."""
+    return torch.log(b["pos"], out=b["out"])
+
+
+def op_max_index(x: torch.Tensor, b: dict[str, torch.Tensor]) -> torch.Tensor:
+    """``torch.max(x, -1, keepdim=True, out=(m, k))``: the row max *and its index*, as lsm's composite needs."""
+    return torch.max(x, -1, keepdim=True, out=(b["row"], b["index"]))[0]
+
+
+def op_amax(x: torch.Tensor, b: dict[str, torch.Tensor]) -> torch.Tensor:
+    """``torch.amax(x, -1, keepdim=True, out=m)``: the row max without its index."""
+    return torch.amax(x, -1, keepdim=True, out=b["row"])
+
+
+def op_sub(x: torch.Tensor, b: dict[str, torch.Tensor]) -> torch.Tensor:
+    """``torch.sub(x, m, out=out)``: subtract a row vector (broadcast), one read and one write."""
+    return torch.sub(x, b["m"], out=b["out"])
+
+
+def op_div(x: torch.Tensor, b: dict[str, torch.Tensor]) -> torch.Tensor:
+    """``torch.div(x, s, out=out)``: divide by a row vector (broadcast), as the naive composite does."""
+    return torch.div(x, b["s"], out=b["out"])
+
+
+def op_sum(x: torch.Tensor, b: dict[str, torch.Tensor]) -> torch.Tensor:
+    """``torch.sum(x, -1, keepdim=True, out=s)``: a row sum, one read."""
+    return torch.sum(x, -1, keepdim=True, out=b["row"])
+
+
+def _in_float64(op: Callable[[torch.Tensor, dict], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
+    def expected(x: torch.Tensor) -> torch.Tensor:
+        return op(x.double(), _row_buffers(x.double())).to(x.dtype)
+    return expected
+
+
+#: The single ops: (name, ATen op, function, memory passes (reads, writes) in tensor sizes).
+OPS = (
+    ("exp", "exp.out", op_exp, (1, 1)),
+    ("log", "log.out", op_log, (1, 1)),
+    ("max_index", "max.dim_max", op_max_index, (1, 0)),
+    ("amax", "amax.out", op_amax, (1, 0)),
+    ("sub", "sub.out", op_sub, (1, 1)),
+    ("div", "div.out", op_div, (1, 1)),
+    ("sum", "sum.IntList_out", op_sum, (1, 0)),
+)
 
 
 # --- the naive composite -------------------------------------------------------------------
@@ -278,7 +350,7 @@ def registry(compiled: CompiledComposite | None = None) -> dict[str, Implementat
             composite_into, allocate_composite, _COMPOSITE_PASSES, upcasts_half=True),
         Implementation(
             "lsm", "lsm.log_softmax", "log_softmax", False,
-            "lsm.log_softmax(x, -1): the composite plus input validation and the autograd.Function wrapper",
+            "lsm.log_softmax(x, -1): the composite's nine ops after lsm's input checks, inside its autograd.Function",
             lsm_log_softmax, _no_state, _COMPOSITE_PASSES, upcasts_half=True),
         Implementation(
             "naive", "naive composite", "log_softmax", False,
@@ -289,6 +361,12 @@ def registry(compiled: CompiledComposite | None = None) -> dict[str, Implementat
             "torch.compile(composite, dynamic=True), default mode; allocates its output",
             compiled, _no_state, None, compiled=True,
             notes=("The pass structure is whatever inductor fuses; ideally one read and one write.",)),
+    ]
+    impls += [
+        Implementation(
+            "op_" + name, name, "op", True, f"{aten}: one op alone, into a preallocated output",
+            fn, _row_buffers, (), ((name, *rw),), expected=_in_float64(fn))
+        for name, aten, fn, rw in OPS
     ]
     return {impl.name: impl for impl in impls}
 
