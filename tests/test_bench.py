@@ -154,6 +154,22 @@ def test_check_rejects_wrong_and_non_finite_outputs():
     assert not checks.check(ref.double(), x, ref, "log_softmax")["ok"]
 
 
+def test_op_checks_judge_sums_by_the_sum_of_magnitudes_and_agree_on_infinities():
+    impls = registry()
+    x = torch.randn(3, 4096, generator=torch.Generator().manual_seed(3))
+    x[:, 0] = 1e4
+    x[:, 1] = -1e4  # the sum cancels to about 0: an error of ulp(1e4) is fine
+    s = impls["op_sum"]
+    exact = s.expected(x)
+    off = exact + 2e-3 * exact.sign()
+    assert checks.check(off, x, None, "sum", s.expected)["ok"]
+    assert not checks.check(exact + 1.0, x, None, "sum", s.expected)["ok"]
+    log = impls["op_log"]
+    x[0, 5] = 0.0  # log(|0|) = -inf in both
+    verdict = checks.check(log.run(x, log.allocate(x)), x, None, "op", log.expected)
+    assert verdict["ok"] and verdict["max_abs_err"] is not None
+
+
 def test_cost_model_counts_passes():
     impls = registry()
     assert impls["copy"].bytes_per_element(torch.float32) == (4, 4)
@@ -181,7 +197,7 @@ def test_each_single_op_is_the_aten_op_it_names():
     impls = registry()
     for name, aten, _, (reads, writes) in OPS:
         impl = impls["op_" + name]
-        assert impl.computes == "op" and impl.preallocated and aten_ops(impl) == [aten]
+        assert impl.computes == ("sum" if name == "sum" else "op") and impl.preallocated and aten_ops(impl) == [aten]
         assert impl.bytes_per_element(torch.float16) == (2 * reads, 2 * writes)
 
 

@@ -60,7 +60,7 @@ def parser() -> argparse.ArgumentParser:
                    help="implementations to time (default: all; --list describes them): " + ", ".join(NAMES))
     p.add_argument("--min-run-time", type=float, help="adaptive_autorange min_run_time, s (default 0.1; quick 0.01)")
     p.add_argument("--max-run-time", type=float,
-                   help="adaptive_autorange max_run_time, s (default 0.4, raised to 2.5 calls for slow ones; quick 0.05)")
+                   help="adaptive_autorange max_run_time, s (default 1.0, raised to 2.5 calls for slow ones; quick 0.05)")
     p.add_argument("--threshold", type=float, default=0.1, help="stop once IQR/median is below this (default 0.1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the randn inputs (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress line and no table")
@@ -73,7 +73,7 @@ def config_from(args: argparse.Namespace) -> BenchConfig:
     quick = args.quick
     timing = TimingConfig(
         min_run_time=args.min_run_time if args.min_run_time is not None else (0.01 if quick else 0.1),
-        max_run_time=args.max_run_time if args.max_run_time is not None else (0.05 if quick else 0.4),
+        max_run_time=args.max_run_time if args.max_run_time is not None else (0.05 if quick else 1.0),
         threshold=args.threshold,
     )
     dtypes = dict(grid.DTYPES)

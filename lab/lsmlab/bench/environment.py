@@ -1,6 +1,11 @@
 """What the numbers were measured on: versions, CPU, threads, GPU, driver; no hostname.
 
 Everything here is read, never set. Fields that cannot be found are ``None``.
+
+Why not ``torch.utils.collect_env``: it writes a report for bug reports (``lscpu``'s text,
+pip and conda package lists) and has none of the fields a timing depends on and the
+notebooks read: torch's thread counts and parallel backend, the SIMD capability ATen
+dispatches to, the load average before and after each session.
 """
 
 from __future__ import annotations

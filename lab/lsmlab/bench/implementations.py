@@ -26,8 +26,9 @@ import lsm
 from lsm._validation import compute_dtype
 
 #: What an implementation's output is compared with (see :mod:`lsmlab.bench.checks`);
-#: "op" means one ATen op, compared with the same op in float64 (its ``expected``).
-COMPUTES = ("log_softmax", "softmax", "copy", "op")
+#: "op" means one ATen op, compared with the same op in float64 (its ``expected``), and
+#: "sum" a row sum, compared in the same way with a tolerance scaled by the sum of |x|.
+COMPUTES = ("log_softmax", "softmax", "copy", "op", "sum")
 
 
 def _no_state(x: torch.Tensor) -> None:
@@ -364,7 +365,8 @@ def registry(compiled: CompiledComposite | None = None) -> dict[str, Implementat
     ]
     impls += [
         Implementation(
-            "op_" + name, name, "op", True, f"{aten}: one op alone, into a preallocated output",
+            "op_" + name, name, "sum" if name == "sum" else "op", True,
+            f"{aten}: one op alone, into a preallocated output",
             fn, _row_buffers, (), ((name, *rw),), expected=_in_float64(fn))
         for name, aten, fn, rw in OPS
     ]

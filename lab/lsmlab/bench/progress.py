@@ -6,7 +6,8 @@ The ETA weighs each case by its cost, roughly proportional to ``numel + overhead
     \qquad w = \text{numel} + 2^{16}
 
 On a terminal the line is rewritten in place (carriage return); otherwise (a log file,
-CI) a line is printed at most every 5 % of the work.
+CI) a line is printed at most every 5 % of the work. (tqdm, the usual choice, writes its
+carriage-return updates into a log file too, which is why this is written by hand.)
 """
 
 from __future__ import annotations

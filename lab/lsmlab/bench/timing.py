@@ -28,7 +28,7 @@ class TimingConfig:
     """How long to measure: adaptive_autorange's ``threshold``, ``min_run_time``, ``max_run_time`` (s)."""
 
     min_run_time: float = 0.1
-    max_run_time: float = 0.4
+    max_run_time: float = 1.0
     threshold: float = 0.1
 
 
