@@ -86,6 +86,7 @@ def test_figures_are_positive_and_finite(doc):
         assert math.isfinite(r["gbps"]) and r["gbps"] > 0
         assert math.isfinite(r["fraction_of_copy"]) and r["fraction_of_copy"] > 0
         assert r["gbps"] == pytest.approx(2 * r["numel"] * r["itemsize"] / t["median_s"] / 1e9)
+        assert r["minor_faults_per_call"] is None or r["minor_faults_per_call"] >= 0
 
 
 def test_every_output_was_checked_and_correct(doc):

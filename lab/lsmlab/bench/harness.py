@@ -8,6 +8,7 @@ For each case the harness
    and checks the output against ``torch.log_softmax(x.float(), -1)`` (:mod:`.checks`),
 4. calls it once more (warm), to size the measurement so that even a slow case gets
    three timed blocks, and times it with :func:`lsmlab.bench.timing.measure`,
+5. counts the minor page faults of three more calls (a fresh output's pages faulted in),
 
 and records ``status: "ok"``, or ``status: "unavailable"`` with the exception as the
 ``reason`` (a failed torch.compile, an out-of-memory, an op missing from this torch),
@@ -26,7 +27,7 @@ import torch
 from . import analysis, checks, environment, grid
 from .implementations import NAMES, CompiledComposite, Implementation, aten_ops, registry
 from .progress import Progress
-from .timing import TimingConfig, bandwidth_gbps, measure
+from .timing import TimingConfig, bandwidth_gbps, measure, minor_faults_per_call
 
 SCHEMA = "lsm.bench/1"
 
@@ -132,13 +133,14 @@ def run_case(impl: Implementation, x: torch.Tensor, ref: torch.Tensor, record: d
         impl.run(x, state)  # a warm call: how long one takes, without torch.compile's compiling
         synchronize(s.device)
         stats = measure(impl.run, x, state, s.threads, timing, call_s=time.perf_counter() - start)
+        faults = minor_faults_per_call(impl.run, x, state)
     except Exception as error:  # record it and go on: the grid must stay complete
         if s.device.startswith("cuda"):
             torch.cuda.empty_cache()
         return {**record, "status": "unavailable", "reason": reason_of(error)}
     return {
         **record, "status": "ok", "reason": None, "check": verdict, "first_call_s": first_call_s,
-        "time": stats, "gbps": bandwidth_gbps(record["numel"], record["itemsize"], stats["median_s"]),
+        "time": stats, "minor_faults_per_call": faults, "gbps": bandwidth_gbps(record["numel"], record["itemsize"], stats["median_s"]),
     }
 
 

@@ -6,7 +6,7 @@ Step :math:`k` moves :math:`b_k` bytes per element (reads plus writes, in the dt
 works in) and does :math:`c_k` seconds of arithmetic per element beyond moving them.
 On one core the two do not overlap, so the times add (the *additive* model):
 
-.. math:: \hat t = \sum_k \big(o + \mu(S)\, n\, b_k + n\, c_k\big) + A\, a(S)
+.. math:: \hat t = \sum_k \big(o + \mu(S)\, n\, b_k + n\, c_k\big) + F \varphi
 
 - :math:`o`, the cost of dispatching one op: copy's time at the smallest shape (one row
   of 128 entries, where no byte costs anything worth measuring), times the number of
@@ -17,12 +17,14 @@ On one core the two do not overlap, so the times add (the *additive* model):
 - :math:`c_k`, measured once per op, dtype and thread count, on the cache-resident
   reference shape :data:`REFERENCE_SHAPE`: the op's own time there less its dispatch
   and its bytes, :math:`c_k = (t_k - o - \mu\, n\, b_k) / n`;
-- :math:`a(S)`, what one freshly allocated full-size output costs (the OS faults in its
-  pages on first write): :math:`t_\text{clone}(S) - t_\text{copy}(S)`, times :math:`A`, the
-  number of full-size outputs a call allocates.
+- :math:`F`, the minor page faults of one call, counted on the case itself (how many of
+  its fresh outputs' pages come from the OS rather than from memory the allocator reuses
+  depends on the allocator's state, not on the formula), and :math:`\varphi`, the cost of
+  one fault, from clone against copy at :data:`FAULT_SHAPE`:
+  :math:`\varphi = (t_\text{clone} - t_\text{copy}) / F_\text{clone}`.
 
 The *roofline* alternative lets memory and arithmetic overlap, each step taking the
-larger of the two: :math:`\sum_k \big(o + \max(\mu(S)\, n\, b_k,\ \tau_k n)\big) + A\,a(S)`
+larger of the two: :math:`\sum_k \big(o + \max(\mu(S)\, n\, b_k,\ \tau_k n)\big) + F\varphi`
 with :math:`\tau_k = c_k + \mu(S_\text{ref}) b_k` the step's time per element in cache.
 
 float16/bfloat16 inputs of lsm's composite are converted to float32 first and back last
@@ -43,22 +45,21 @@ REFERENCE_SHAPE = (64, 4096)
 ITEMSIZE = {"float32": 4, "float16": 2, "bfloat16": 2}
 #: The shape whose copy time is the dispatch cost of one op.
 OVERHEAD_SHAPE = (1, 128)
+#: The shape (256 MiB of float32) whose clone against copy gives the cost of one page fault.
+FAULT_SHAPE = (16384, 4096)
 
-#: Each modelled implementation: its steps as (timed op, "io" or "float32": the dtype it works in),
-#: and its fresh full-size outputs as ("io" or "float32", count).
+#: Each modelled implementation: its steps as (timed op, "io" or "float32": the dtype it works in).
 COMPOSITE_STEPS = (("op_max_index", "float32"), ("op_sub", "float32"), ("op_exp", "float32"),
                    ("op_sum", "float32"), ("op_sub", "float32"))
 PLANS = {
-    "native_log_softmax": ((("native_log_softmax", "io"),), ()),
-    "native_softmax": ((("native_softmax", "io"),), ()),
-    "native_log_softmax_alloc": ((("native_log_softmax", "io"),), (("io", 1),)),
-    "composite_out": (COMPOSITE_STEPS, ()),
-    "composite": (COMPOSITE_STEPS, (("float32", 3),)),
-    "lsm": (COMPOSITE_STEPS, (("float32", 3),)),
-    "naive": ((("op_exp", "io"), ("op_sum", "io"), ("op_div", "io"), ("op_log", "io")), (("io", 3),)),
+    "native_log_softmax": (("native_log_softmax", "io"),),
+    "native_softmax": (("native_softmax", "io"),),
+    "native_log_softmax_alloc": (("native_log_softmax", "io"),),
+    "composite_out": COMPOSITE_STEPS,
+    "composite": COMPOSITE_STEPS,
+    "lsm": COMPOSITE_STEPS,
+    "naive": (("op_exp", "io"), ("op_sum", "io"), ("op_div", "io"), ("op_log", "io")),
 }
-#: The extra allocations of a float16/bfloat16 composite: its float32 copy and its rounded result.
-HALF_COMPOSITE_ALLOCATIONS = (("float32", 1), ("io", 1))
 #: The implementations whose time calibrates c_k at the reference shape (their prediction there is exact).
 CALIBRATION = {"native_log_softmax", "native_softmax"}
 
@@ -117,25 +118,26 @@ class Model:
         moved = self.seconds_per_byte(threads, dtype, REFERENCE_SHAPE) * n * self.bytes_per_element(impl, dtype)
         return (t - self.overhead(threads, dtype) - moved) / n
 
-    def allocation(self, threads: int, dtype: str, shape: tuple[int, int]) -> float:
-        """a(S) = t_clone(S) − t_copy(S): one fresh full-size output."""
-        return self.time("clone", threads, dtype, shape) - self.time("copy", threads, dtype, shape)
+    def fault_cost(self, threads: int) -> float:
+        """φ: seconds per minor page fault, (t_clone − t_copy) / F_clone at :data:`FAULT_SHAPE`."""
+        clone = self.records[("clone", threads, "float32") + FAULT_SHAPE]
+        extra = clone["time"]["median_s"] - self.time("copy", threads, "float32", FAULT_SHAPE)
+        return extra / clone["minor_faults_per_call"]
 
-    def plan(self, impl: str, dtype: str) -> tuple[list[tuple[str, str]], list[tuple[str, int]]]:
-        """The steps and allocations of ``impl`` for an input of ``dtype``, dtypes resolved."""
-        steps, allocations = PLANS[impl]
-        half_composite = dtype != "float32" and any(w == "float32" for _, w in steps)
+    def faults(self, impl: str, threads: int, dtype: str, shape: tuple[int, int]) -> float:
+        """F: the minor page faults per call counted on the case (0 where none were counted)."""
+        return self.records[(impl, threads, dtype) + tuple(shape)].get("minor_faults_per_call") or 0.0
+
+    def plan(self, impl: str, dtype: str) -> list[tuple[str, str]]:
+        """The steps of ``impl`` for an input of ``dtype``, as (timed op, dtype it works in)."""
+        half_composite = dtype != "float32" and any(w == "float32" for _, w in PLANS[impl])
         resolve = {"io": dtype, "float32": "float32" if half_composite else dtype}
-        steps = [(name, resolve[w]) for name, w in steps]
-        allocations = [(resolve[w], k) for w, k in allocations]
-        if half_composite and impl != "composite_out":
-            allocations += [(resolve[w], k) for w, k in HALF_COMPOSITE_ALLOCATIONS]
-        return steps, allocations
+        return [(name, resolve[w]) for name, w in PLANS[impl]]
 
     def predict(self, impl: str, threads: int, dtype: str, shape: tuple[int, int]) -> Prediction:
         """The model's time for one case, in parts."""
         n = shape[0] * shape[1]
-        steps, allocations = self.plan(impl, dtype)
+        steps = self.plan(impl, dtype)
         ops = len(self.meta[impl]["aten_ops"] or ()) or len(steps)
         overhead = ops * self.overhead(threads, dtype)
         memory = compute = roofline = 0.0
@@ -147,11 +149,11 @@ class Model:
             compute += c * n
             in_cache = c + self.seconds_per_byte(threads, work, REFERENCE_SHAPE) * b
             roofline += max(mu * n * b, in_cache * n)
-        if dtype != "float32" and steps[0][1] == "float32":  # x.to(float32) first, y.to(dtype) last
+        if steps[0][1] != dtype:  # x.to(float32) first, y.to(dtype) last
             convert = 2 * self.seconds_per_byte(threads, "float32", shape) * n * (4 + ITEMSIZE[dtype])
             memory += convert
             roofline += convert
-        alloc = sum(k * self.allocation(threads, work, shape) for work, k in allocations)
+        alloc = self.faults(impl, threads, dtype, shape) * self.fault_cost(threads)
         return Prediction(overhead, memory, compute, alloc, overhead + roofline + alloc)
 
     def comparison(self, implementations=tuple(PLANS)) -> list[dict]:
@@ -171,18 +173,18 @@ class Model:
                 continue
             measured = record["time"]["median_s"]
             used = {("copy", dtype, shape), ("copy", dtype, OVERHEAD_SHAPE)}
-            steps, allocations = self.plan(impl, dtype)
-            for name, work in steps:
+            for name, work in self.plan(impl, dtype):
                 used |= {(name, work, REFERENCE_SHAPE), ("copy", work, shape), ("copy", work, REFERENCE_SHAPE)}
-            for work, _ in allocations:
-                used |= {("clone", work, shape), ("copy", work, shape)}
+            if p.allocation_s:
+                used |= {("clone", "float32", FAULT_SHAPE), ("copy", "float32", FAULT_SHAPE)}
             steady = record["time"]["steady"] and all(self.steady(i, threads, d, s) for i, d, s in used)
             rows.append({
                 "implementation": impl, "threads": threads, "dtype": dtype, "rows": r, "width": w,
                 "bytes_per_tensor": record["bytes_per_tensor"], "measured_s": measured,
                 "predicted_s": p.total_s, "roofline_s": p.roofline_s, "ratio": p.total_s / measured,
                 "roofline_ratio": p.roofline_s / measured, "overhead_s": p.overhead_s, "memory_s": p.memory_s,
-                "compute_s": p.compute_s, "allocation_s": p.allocation_s, "steady": steady,
+                "compute_s": p.compute_s, "allocation_s": p.allocation_s,
+                "faults_per_call": self.faults(impl, threads, dtype, shape), "steady": steady,
                 "calibration": impl in CALIBRATION and shape == REFERENCE_SHAPE,
             })
         return rows

@@ -71,6 +71,21 @@ def measure(run, x: torch.Tensor, state, threads: int | None, config: TimingConf
     }
 
 
+def minor_faults_per_call(run, x: torch.Tensor, state, calls: int = 3) -> float | None:
+    """Minor page faults of this process per call of ``run(x, state)``, over ``calls`` calls
+    (None where the OS does not count them). A fresh output whose pages come from the OS
+    faults once per page on its first write; an output reused from the allocator does not.
+    """
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return None
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(calls):
+        run(x, state)
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / calls
+
+
 def bandwidth_gbps(numel: int, itemsize: int, seconds: float) -> float:
     """2 * numel * itemsize / seconds / 1e9: one read of x and one write of y, in GB/s."""
     return 2 * numel * itemsize / seconds / 1e9
