@@ -94,6 +94,8 @@ def test_the_roofline_takes_the_larger_of_memory_and_in_cache_time_per_step():
     in_cache = C["native_log_softmax"] + MU[REFERENCE_SHAPE] * b
     assert p.roofline_s == pytest.approx(O + max(MU[shape] * n * b, in_cache * n))
     assert p.roofline_s < p.total_s  # overlap can only be faster
+    t_copy = O + MU[shape] * n * 8
+    assert model.passes("composite_out", 1, "float32", shape) == pytest.approx(4 * t_copy)  # 32 bytes, copy moves 8
 
 
 def test_comparison_marks_calibration_and_steadiness():
