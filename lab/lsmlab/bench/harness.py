@@ -140,7 +140,8 @@ def run_case(impl: Implementation, x: torch.Tensor, ref: torch.Tensor, record: d
         return {**record, "status": "unavailable", "reason": reason_of(error)}
     return {
         **record, "status": "ok", "reason": None, "check": verdict, "first_call_s": first_call_s,
-        "time": stats, "minor_faults_per_call": faults, "gbps": bandwidth_gbps(record["numel"], record["itemsize"], stats["median_s"]),
+        "time": stats, "minor_faults_per_call": faults,
+        "gbps": bandwidth_gbps(record["numel"], record["itemsize"], stats["median_s"]),
     }
 
 
