@@ -11,11 +11,11 @@ error-free transformations (Knuth, Dekker):
 which use only IEEE +, - and * and so give the same bits on every machine.
 :func:`exp_dd` evaluates :math:`e^{h + l}` with a relative error below
 :math:`2^{-80}`, the only non-elementary ingredient of the reference
-(:mod:`lsmlab.accuracy.reference`). Its constants come from mpmath.
+(:mod:`lsmlab.accuracy.reference`, which takes its one logarithm per row from
+mpmath). Its constants come from mpmath.
 """
 
 from __future__ import annotations
-
 
 import torch
 
@@ -156,31 +156,3 @@ def exp_dd(a: DD) -> DD:
     out_h, out_l = y[0] * s1 * s2, y[1] * s1 * s2
     zero = torch.zeros_like(out_h)
     return torch.where(underflow, zero, out_h), torch.where(underflow, zero, out_l)
-
-
-def _newton_log(a: DD, y0: torch.Tensor) -> DD:
-    """One Newton step for y = log(a) from y0: y = y0 + (a - e^y0) / e^y0, in double-double."""
-    e = exp_dd((y0, torch.zeros_like(y0)))
-    residual = to_float(add(a, neg(e)))
-    return fast_two_sum(y0, residual / e[0])
-
-
-def log_dd(x: torch.Tensor) -> DD:
-    r""":math:`\log x` of positive finite float64 ``x`` as a double-double, relative error about :math:`2^{-80}`.
-
-    One Newton step :math:`y = y_0 + (x - e^{y_0}) / e^{y_0}` from :math:`y_0 = \operatorname{fl}(\log x)`
-    squares the error of :math:`y_0` (:math:`2^{-52}` becomes :math:`2^{-104}`) and adds that of
-    :func:`exp_dd`. Arguments are limited to :math:`[e^{-660}, e^{700}]`.
-    """
-    return _newton_log((x, torch.zeros_like(x)), torch.log(x))
-
-
-def log1p_dd(x: torch.Tensor) -> DD:
-    r""":math:`\log(1 + x)` of float64 ``x > -1`` as a double-double, absolute error about :math:`2^{-80}`.
-
-    :math:`1 + x` is formed exactly (:func:`two_sum`), then one Newton step as in
-    :func:`log_dd` from :math:`y_0 = \operatorname{fl}(\operatorname{log1p} x)`. The
-    error is absolute, so relative to a tiny result it is larger: about
-    :math:`2^{-80} / |x|`.
-    """
-    return _newton_log(two_sum(torch.ones_like(x), x), torch.log1p(x))

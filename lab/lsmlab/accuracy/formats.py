@@ -5,12 +5,12 @@ included) and exponent range :math:`[e_{\min}, e_{\max}]` has
 
 .. math::
     u = 2^{-p}, \qquad
-    r_{\max} = (2 - 2^{1-p})\, 2^{e_{\max}}, \qquad
-    r_{\min} = 2^{e_{\min}}, \qquad
-    s_{\min} = 2^{e_{\min} - p + 1},
+    f_{\max} = (2 - 2^{1-p})\, 2^{e_{\max}}, \qquad
+    f_{\min} = 2^{e_{\min}}, \qquad
+    f_{\mathrm{sub}} = 2^{e_{\min} - p + 1},
 
 the unit roundoff, the largest finite number, the smallest normal and the
-smallest subnormal number. :math:`e^{x}` overflows once :math:`x > \log r_{\max}`.
+smallest subnormal number. :math:`e^{x}` overflows once :math:`x > \log f_{\max}`.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class Format:
 
     @property
     def exp_overflow(self) -> float:
-        """:math:`\\log r_{\\max}`: :math:`e^{x}` is finite in this format only for smaller ``x`` (up to rounding)."""
+        """:math:`\\log f_{\\max}`: :math:`e^{x}` is finite in this format only for smaller ``x`` (up to rounding)."""
         return math.log(self.max)
 
 

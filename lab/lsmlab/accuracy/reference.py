@@ -5,26 +5,29 @@ Two routes, checked against each other (tests/test_accuracy.py, notebook 9):
 * :func:`mp_logsumexp`, :func:`mp_softmax`, :func:`mp_log_softmax`: mpmath at
   200 bits, term by term. Exact up to :math:`2^{-190}`, but about 10 µs a term.
 * :func:`reference`: the same quantities for a whole batch in double-double
-  arithmetic. With :math:`a = \max_i x_i` and :math:`d_i = x_i - a` (exact as a
-  double-double),
+  arithmetic, as follows.
 
-  .. math::
-      S = \sum_i e^{d_i}, \qquad L = \log S, \qquad
-      \operatorname{lse}(x) = a + L, \qquad
-      \operatorname{log\_softmax}(x)_i = d_i - L, \qquad
-      \operatorname{softmax}(x)_i = e^{d_i} e^{-L}.
+With :math:`c = \max_j x_j` and :math:`d_i = x_i - c` (exact as a double-double),
 
-  Each :math:`e^{d_i}` comes from :func:`~lsmlab.accuracy.doubledouble.exp_dd`
-  (relative error below :math:`2^{-80}`; the largest term, :math:`e^{0} = 1`, is
-  exact), :math:`S = 1 + s` from a double-double pairwise sum (below :math:`2^{-100}`
-  for up to :math:`2^{20}` terms, all positive), :math:`L` from mpmath's log of
-  :math:`S`. So :math:`L` is within about :math:`2^{-80} s/(1+s) + 2^{-100}`
-  absolutely: within about :math:`2^{-80}` relatively even when it is tiny
-  (:math:`L \approx s`). lse and log_softmax inherit that error, softmax entries
-  add another :math:`2^{-80}` or so relatively. Checked against mpmath at 200 bits
-  on every kind of input used (tests/test_accuracy.py, notebook 9): below
-  :math:`2^{-80}`, that is below :math:`2^{-27}` units of float64's
-  :math:`u = 2^{-53}`, and far less of the narrower formats' :math:`u`.
+.. math::
+    D = \sum_i e^{d_i}, \qquad L = \log D, \qquad
+    \operatorname{lse}(x) = c + L, \qquad
+    \operatorname{log\_softmax}(x)_i = d_i - L, \qquad
+    \operatorname{softmax}(x)_i = e^{d_i} e^{-L}.
+
+Each :math:`e^{d_i}` comes from :func:`~lsmlab.accuracy.doubledouble.exp_dd`
+(relative error below :math:`2^{-80}`; the largest term, :math:`e^{0} = 1`, is
+exact), :math:`D = 1 + D_{\ne k}` from a double-double pairwise sum (below :math:`2^{-100}`
+for up to :math:`2^{20}` terms, all positive), :math:`L` from mpmath's log of
+:math:`D`. So :math:`L` is within about :math:`2^{-80} D_{\ne k}/D + 2^{-100}`
+absolutely: within about :math:`2^{-80}` relatively even when it is tiny
+(:math:`L \approx D_{\ne k}`). lse and log_softmax inherit that error, softmax entries
+add another :math:`2^{-80}` or so relatively. Where :math:`c + L` cancels
+(:math:`c < 0`, lse near 0), L's absolute error becomes a relative error of lse
+divided by :math:`|\operatorname{lse}(x)|`. Checked against mpmath at 200 bits
+on every kind of input used (tests/test_accuracy.py, notebook 9): below
+:math:`2^{-80}` (:math:`2^{-27}` units of float64's :math:`u = 2^{-53}`), and
+below :math:`2^{-76}` for a cancelling lse with :math:`|\operatorname{lse}(x)| \ge 10^{-6}`.
 
 Terms with :math:`d_i < -720` are dropped (:math:`e^{-720} < 2^{-1038}`, nothing
 next to the term :math:`e^{0} = 1`); softmax entries below :data:`FLOOR`
@@ -54,16 +57,28 @@ class Reference:
     log_softmax: dd.DD
 
 
-def _log_dd(s: dd.DD) -> dd.DD:
-    """log(h + l) per entry, by mpmath, returned as a double-double."""
-    import mpmath
+def mp_dd(function: str, s: dd.DD, prec: int = MP_PREC) -> dd.DD:
+    r"""``function`` ("log" or "log1p") of each double-double h + l, by mpmath at ``prec`` bits,
+    returned as a double-double: hi is the correctly rounded float64 value, lo the rest.
 
+    One mpmath call per entry (about 15 µs, through mpmath's low-level ``libmp`` functions):
+    meant for one value per row, as here for :math:`\log D`, and for the per-row logarithms
+    of :class:`~lsmlab.accuracy.arithmetic.CorrectlyRounded`. :math:`h + l` (and
+    :math:`1 + h + l` for log1p) is formed exactly before the one rounding of the logarithm.
+    """
+    from mpmath.libmp import fone, from_float, mpf_add, mpf_log, mpf_sub, round_nearest, to_float
+
+    if function not in ("log", "log1p"):
+        raise ValueError(f"mp_dd: function must be 'log' or 'log1p', got {function!r}")
     hi, lo = [], []
-    with mpmath.workprec(MP_PREC):
-        for h, l in zip(s[0].flatten().tolist(), s[1].flatten().tolist()):
-            v = mpmath.log(mpmath.mpf(h) + mpmath.mpf(l))
-            hi.append(float(v))
-            lo.append(float(v - float(v)))
+    for h, l in zip(s[0].flatten().tolist(), s[1].flatten().tolist()):
+        v = mpf_add(from_float(h), from_float(l), 0)  # precision 0: exact
+        if function == "log1p":
+            v = mpf_add(v, fone, 0)
+        y = mpf_log(v, prec, round_nearest)
+        first = to_float(y, rnd=round_nearest)
+        hi.append(first)
+        lo.append(to_float(mpf_sub(y, from_float(first), prec, round_nearest), rnd=round_nearest))
     shape = s[0].shape
     f64 = torch.float64
     return torch.tensor(hi, dtype=f64).reshape(shape), torch.tensor(lo, dtype=f64).reshape(shape)
@@ -79,7 +94,7 @@ def reference(x: torch.Tensor) -> Reference:
     # is the same, and every tensor stays small enough for the cache.
     d = [dd.two_sum(x[:, j : j + BLOCK], -a) for j in range(0, x.shape[-1], BLOCK)]
     e = [dd.exp_dd(b) for b in d]
-    big_l = _log_dd(dd.pairwise_sum(_cat([dd.pairwise_sum(b) for b in e])))
+    big_l = mp_dd("log", dd.pairwise_sum(_cat([dd.pairwise_sum(b) for b in e])))
     e_minus_l = dd.exp_dd(dd.neg(big_l))
     return Reference(
         lse=dd.add((a, torch.zeros_like(a)), big_l),

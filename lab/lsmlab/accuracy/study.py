@@ -1,13 +1,15 @@
 r"""Run every formula on a batch of vectors in one format and measure its error against the reference.
 
-:func:`errors` returns, for each function and algorithm, one error (in units of
-:math:`u`, :mod:`~lsmlab.accuracy.metrics`) per vector. Besides the formulas of
+:func:`errors` returns, for each function and algorithm, one error (in ulps of the
+format, :mod:`~lsmlab.accuracy.metrics`) per vector. The formulas run in
+:func:`arithmetic`: every operation correctly rounded to the format, so every number
+is the same on every machine. Besides the formulas of
 :mod:`~lsmlab.accuracy.algorithms` it measures two fixed points:
 
 * ``"correctly rounded"``: the reference rounded once to the format, the best
-  any formula can do (at most 1 in these units);
+  any formula can do (at most 0.5 ulp);
 * ``"float32 inside"`` (float16 and bfloat16 only): the shifted formula computed
-  in float32 and rounded once to the format, as torch and lsm do.
+  in float32 and rounded once to the format, as torch's softmax and lsm do.
 
 The work is split into pieces of at most :data:`CHUNK` numbers, which keeps
 every tensor in cache (this machine's large allocations are slow) without
@@ -22,7 +24,7 @@ import math
 import torch
 
 from . import algorithms
-from .arithmetic import Half, Native, Upcast
+from .arithmetic import CorrectlyRounded, Half, Upcast
 from .formats import HALF_FORMATS, Format
 from .metrics import METRICS
 from .reference import reference
@@ -37,8 +39,9 @@ UPCAST = {
 
 
 def arithmetic(fmt: Format, summation: str = "pairwise"):
-    """The studied arithmetic: emulated for float16/bfloat16 (:class:`Half`), native torch ops for float32/float64."""
-    return Half(fmt, summation) if fmt in HALF_FORMATS else Native(fmt, summation)
+    """The studied arithmetic, every operation correctly rounded: :class:`~lsmlab.accuracy.arithmetic.Half`
+    for float16/bfloat16, :class:`~lsmlab.accuracy.arithmetic.CorrectlyRounded` for float32/float64."""
+    return Half(fmt, summation) if fmt in HALF_FORMATS else CorrectlyRounded(fmt, summation)
 
 
 def _measure(out, function, name, y, ref, fmt):
@@ -48,7 +51,7 @@ def _measure(out, function, name, y, ref, fmt):
 
 def _errors_of_chunk(x, fmt, functions, summation, extras):
     ref = reference(x)
-    ar = arithmetic(fmt, summation)
+    ar, up = arithmetic(fmt, summation), Upcast(fmt, summation)
     out = {}
     for function in functions:
         for name, alg in algorithms.FUNCTIONS[function].items():
@@ -57,14 +60,14 @@ def _errors_of_chunk(x, fmt, functions, summation, extras):
             exact = round_dd_to(*getattr(ref, METRICS[function][0][2]), fmt)
             _measure(out, function, "correctly rounded", exact, ref, fmt)
             if fmt in HALF_FORMATS:
-                y = algorithms.evaluate(UPCAST[function], x, Upcast(fmt, summation))
+                y = algorithms.evaluate(UPCAST[function], x, up)
                 _measure(out, function, "float32 inside", y, ref, fmt)
     return out
 
 
 def errors(x: torch.Tensor, fmt: Format, functions=tuple(algorithms.FUNCTIONS), summation: str = "pairwise",
            extras: bool = True) -> dict:
-    """{(metric, algorithm): errors in u, one per row} for the float64 batch ``x`` rounded to ``fmt``.
+    """{(metric, algorithm): errors in ulps, one per row} for the float64 batch ``x`` rounded to ``fmt``.
 
     The metrics are those of :data:`~lsmlab.accuracy.metrics.METRICS` for each function named.
     """
@@ -75,7 +78,7 @@ def errors(x: torch.Tensor, fmt: Format, functions=tuple(algorithms.FUNCTIONS), 
 
 
 def measure(x: torch.Tensor, fmt: Format, implementations: dict) -> dict:
-    """{(metric, name): errors in u per row} of other implementations, e.g. torch's own functions.
+    """{(metric, name): errors in ulps per row} of other implementations, e.g. torch's own functions.
 
     ``implementations`` maps a name to {function: callable}; each callable takes the batch in
     ``fmt.dtype`` (reducing over the last dim) and returns its result in any dtype; a
