@@ -34,6 +34,7 @@ import torch
 
 from . import doubledouble as dd
 from .formats import FLOAT32, HALF_FORMATS, Format
+from .reference import mp_dd
 from .rounding import _scale, round_dd_to, round_to
 
 SUMMATIONS = ("pairwise", "recursive", "torch")
@@ -280,8 +281,6 @@ class CorrectlyRounded(Arithmetic):
             use = torch.isfinite(x) & regular(x)
             out = getattr(torch, name)(x)  # the exact special values: -inf, inf, nan, log1p(0) = 0
             if bool(use.any()):
-                from .reference import mp_dd
-
                 value = mp_dd(name, (x[use], torch.zeros_like(x[use])), prec=128)
                 out[use] = round_dd_to(*value, self.fmt)
             return out.to(self.fmt.dtype)

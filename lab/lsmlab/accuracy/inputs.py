@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import torch
 
+from .doubledouble import exp_dd
 from .formats import Format
+from .reference import reference
 
 
 def _gen(seed: int) -> torch.Generator:
@@ -65,9 +67,6 @@ def lse_near_zero(rows: int, n: int, seed: int, scale: float = 1.0, smallest: fl
     g = _gen(seed)
     x = scale * torch.randn(rows, n, generator=g, dtype=torch.float64)
     import mpmath
-
-    from .doubledouble import exp_dd
-    from .reference import reference
 
     # exp_dd and reference (lse to about 2^-80) use IEEE +, -, * only: the same bits on every
     # machine, where torch's own exp and logsumexp differ in the last bit between CPU kernels.
