@@ -24,7 +24,7 @@ def pytest_configure(config):
 
     settings.register_profile(
         "lsm",
-        max_examples=int(os.environ.get("LSM_HYPOTHESIS_EXAMPLES", "500")),
+        max_examples=int(os.environ.get("LSM_HYPOTHESIS_EXAMPLES", "300")),
         derandomize=True,
         database=None,
         deadline=None,
