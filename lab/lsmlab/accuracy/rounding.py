@@ -15,9 +15,10 @@ torch's own ``x.to(torch.float16)`` from float64 goes through float32 and can
 round twice: :math:`1 + 2^{-11} + 2^{-40}` becomes 1 instead of
 :math:`1 + 2^{-10}`. That is why the emulation does not use it. numpy's float64 →
 float16 cast and ml_dtypes' float64 → bfloat16 round once and give the same bits as
-:func:`round_to` (``tests/test_accuracy.py`` checks it on about 4 million values, the
-neighbours of every midpoint included); they are not used because :func:`round_dd_to` needs the same scaling for a
-double-double, which no library rounds, and :func:`round_to` is two lines on top of it.
+:func:`round_to` (``tests/test_accuracy.py`` checks it on about 4 million values,
+values just off a million midpoints included); they are not used because
+:func:`round_dd_to` needs the same scaling for a double-double, which no library rounds,
+and :func:`round_to` is two lines on top of it.
 
 Results stay in float64 ("carried" in float64): every value is exactly
 representable in the target format, so ``.to(fmt.dtype)`` is then exact.
