@@ -472,12 +472,12 @@ def test_the_math_renderer_refuses_bad_tex_and_knows_the_macros_the_corpus_uses(
     assert "echo $HOME $PATH" in page and "then $y$" not in page and "<p>$z$ outside</p>" in page
 
 
-def test_search_finds_the_notebooks_offline(server, tab):
-    load(tab, server, "")
-    hits = tab.evaluate(r"""(async () => {
+def search(tab, query: str) -> list[str]:
+    """The paths of the results the site's own search lists for ``query``, typed into its box."""
+    return tab.evaluate(r"""(async (query) => {
       const input = document.querySelector('.md-search__input');
       input.focus();
-      input.value = 'logsumexp';
+      input.value = query;
       input.dispatchEvent(new Event('input', {bubbles: true}));
       input.dispatchEvent(new KeyboardEvent('keyup', {key: 'p', bubbles: true}));
       for (let k = 0; k < 100; k++) {
@@ -486,6 +486,40 @@ def test_search_finds_the_notebooks_offline(server, tab):
         await new Promise(r => setTimeout(r, 100));
       }
       return [];
-    })()""")
+    })(%s)""" % json.dumps(query))
+
+
+def test_search_finds_the_notebooks_offline(server, tab):
+    load(tab, server, "")
+    hits = search(tab, "logsumexp")
     assert any(h.startswith("/notebooks/") for h in hits), f"search for 'logsumexp' found {hits}"
     assert not tab.problems(), "\n".join(tab.problems())
+
+
+def glossary_terms() -> list[str]:
+    """The Chinese terms of the glossary's table (its first column below the header, split at 、)."""
+    lines = (ROOT / "docs" / "glossary.md").read_text(encoding="utf-8").splitlines()
+    body = lines[next(i for i, line in enumerate(lines) if line.startswith("|---")) + 1:]
+    cells = [line.split("|")[1].strip() for line in body if line.startswith("|")]
+    return [term for cell in cells for term in cell.split("、")]
+
+
+def test_glossary_terms_are_whole_words_of_the_search_index(site):
+    """jieba segments the site's Chinese at build time; its user dictionary keeps every glossary
+    term whole, so that a query for it (which the browser does not segment) matches a token."""
+    terms = glossary_terms()
+    assert len(terms) >= 15 and "溢出" in terms and "交叉熵" in terms
+    dictionary = {line.split()[0] for line in (ROOT / "tools" / "search_terms_zh.txt").read_text("utf-8").splitlines()
+                  if line.strip()}
+    assert set(terms) <= dictionary, f"glossary terms missing from the jieba user dictionary: {set(terms) - dictionary}"
+    index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    separator = re.compile(index["config"]["separator"].replace("\\u200b", "\u200b"))
+    tokens = {t for doc in index["docs"] for t in separator.split(re.sub("<[^>]+>", " ", doc["text"])) if t}
+    assert set(terms) <= tokens, f"glossary terms split by the segmenter: {set(terms) - tokens}"
+
+
+@pytest.mark.parametrize("query", ["溢出", "交叉熵", "梯度消失"])
+def test_search_finds_chinese_terms_in_the_glossary(server, tab, query):
+    load(tab, server, "")
+    hits = search(tab, query)
+    assert "/glossary/" in hits, f"search for {query!r} found {hits}"

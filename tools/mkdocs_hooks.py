@@ -39,6 +39,9 @@ from mkdocs.plugins import event_priority
 from mkdocs.utils import get_relative_url
 
 log = logging.getLogger("mkdocs.hooks.lsm")
+# The search plugin segments Chinese text with jieba, which announces building its dictionary
+# on every build at INFO level; only its warnings are worth a line of the build log.
+logging.getLogger("jieba").setLevel(logging.WARNING)
 
 NOTEBOOKS_SECTION = "Notebooks"
 NOTEBOOK_DIR = "notebooks"
