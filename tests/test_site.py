@@ -523,3 +523,52 @@ def test_search_finds_chinese_terms_in_the_glossary(server, tab, query):
     load(tab, server, "")
     hits = search(tab, query)
     assert "/glossary/" in hits, f"search for {query!r} found {hits}"
+
+
+def rgb(css: str) -> tuple[list[float], float]:
+    """A CSS ``rgb(r, g, b)`` or ``rgba(r, g, b, a)`` colour: channels in [0, 1] and alpha."""
+    values = [float(v) for v in re.findall(r"[\d.]+", css)]
+    return [v / 255 for v in values[:3]], (values[3] if len(values) > 3 else 1.0)
+
+
+def relative_luminance(channels: list[float]) -> float:
+    """WCAG 2 relative luminance of an sRGB colour."""
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(foreground: str, background: str) -> float:
+    """WCAG 2 contrast ratio of text over an opaque background (a translucent text colour
+    blended over it first, as the browser paints it)."""
+    (fg, alpha), (bg, _) = rgb(foreground), rgb(background)
+    painted = [alpha * f + (1 - alpha) * b for f, b in zip(fg, bg)]
+    hi, lo = sorted((relative_luminance(painted), relative_luminance(bg)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+@pytest.mark.parametrize("url", ["", "notebooks/01_softmax/"], ids=["home", "notebook"])
+def test_both_colour_schemes_have_readable_text_and_code(server, tab, url):
+    """The toggle offers light and dark (mkdocs-material's default and slate); in each, prose,
+    code and code output keep a WCAG contrast of at least 4.5 against what is behind them."""
+    load(tab, server, url)
+    assert tab.evaluate("document.querySelectorAll('[data-md-component=palette] input').length") == 2
+    for scheme in ("default", "slate"):
+        colours = tab.evaluate(r"""((scheme) => {
+          document.body.setAttribute('data-md-color-scheme', scheme);
+          const bg = (el) => {
+            for (; el; el = el.parentElement) {
+              const c = getComputedStyle(el).backgroundColor;
+              if (c && !c.endsWith(', 0)') && c !== 'transparent') return c;
+            }
+            return 'rgb(255, 255, 255)';
+          };
+          const pick = (sel) => { const el = document.querySelector(sel);
+            return el ? [getComputedStyle(el).color, bg(el)] : null; };
+          return {prose: pick('article p'),
+                  code: pick('article .highlight pre, article .highlight-ipynb pre, article pre code'),
+                  output: pick('article .jp-OutputArea-output pre')};
+        })(%s)""" % json.dumps(scheme))
+        assert colours["prose"] and colours["code"], colours
+        for what, pair in colours.items():
+            if pair:
+                assert contrast(*pair) >= 4.5, f"{scheme}: {what} {pair} contrast {contrast(*pair):.2f}"
