@@ -572,3 +572,20 @@ def test_both_colour_schemes_have_readable_text_and_code(server, tab, url):
         for what, pair in colours.items():
             if pair:
                 assert contrast(*pair) >= 4.5, f"{scheme}: {what} {pair} contrast {contrast(*pair):.2f}"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_plot_carries_the_alt_text_its_cell_states(site, notebook):
+    """A plot's alt text says what it shows: each image-producing cell states it in its
+    metadata ("alt"), and the page gives each image its cell's text, not nbconvert's default."""
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    stated = [
+        cell.get("metadata", {}).get("alt")
+        for cell in cells
+        if cell["cell_type"] == "code"
+        for output in cell.get("outputs", [])
+        if "image/png" in output.get("data", {}) or "image/jpeg" in output.get("data", {})
+    ]
+    assert all(alt and len(alt) >= 60 for alt in stated), f"{notebook.name}: plots without a description: {stated}"
+    shown = [img.get("alt") for img in html_of(site, page_url(notebook)).select("article .jp-OutputArea-output img")]
+    assert shown == stated

@@ -31,6 +31,7 @@ import json
 import logging
 import re
 import textwrap
+from html import escape
 from pathlib import Path
 
 from markdown import Extension
@@ -247,10 +248,42 @@ def rewrite_notebook_links(html: str, page, files) -> str:
     return _NOTEBOOK_LINK.sub(site_link, html)
 
 
+DEFAULT_ALT = 'alt="No description has been provided for this image"'  # nbconvert's stand-in
+
+
+def plot_descriptions(notebook: Path) -> list[tuple[int, str | None]]:
+    """(cell index, its ``alt`` metadata) for each image output, in page order."""
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    return [
+        (i, cell.get("metadata", {}).get("alt"))
+        for i, cell in enumerate(cells)
+        if cell["cell_type"] == "code"
+        for output in cell.get("outputs", [])
+        if "image/png" in output.get("data", {}) or "image/jpeg" in output.get("data", {})
+    ]
+
+
+def describe_plots(html: str, page) -> str:
+    """Give each plot the alt text its code cell states in its metadata (``"alt"``), in place
+    of nbconvert's default; a plot without one is a build warning (so --strict fails)."""
+    descriptions = plot_descriptions(Path(page.file.abs_src_path))
+    if html.count(DEFAULT_ALT) != len(descriptions):
+        log.warning("%s: %d plots on the page, %d image outputs in the notebook",
+                    page.file.src_uri, html.count(DEFAULT_ALT), len(descriptions))
+        return html
+    for cell, alt in descriptions:
+        if not alt:
+            log.warning("%s: the plot of cell %d has no alt text (cell metadata \"alt\")", page.file.src_uri, cell)
+            alt = ""
+        html = html.replace(DEFAULT_ALT, f'alt="{escape(alt, quote=True)}"', 1)
+    return html
+
+
 def on_page_content(html, page, config, files):
     if not page.file.src_uri.endswith(".ipynb"):
         return html
     html = rewrite_notebook_links(html, page, files)
+    html = describe_plots(html, page)
     for pattern in _NBCONVERT_LEFTOVERS:
         html, count = pattern.subn("", html)
         if count != 1:
