@@ -589,3 +589,21 @@ def test_every_plot_carries_the_alt_text_its_cell_states(site, notebook):
     assert all(alt and len(alt) >= 60 for alt in stated), f"{notebook.name}: plots without a description: {stated}"
     shown = [img.get("alt") for img in html_of(site, page_url(notebook)).select("article .jp-OutputArea-output img")]
     assert shown == stated
+
+
+def test_the_copy_button_copies_runnable_code_without_prompts_or_outputs(server, tab):
+    """mkdocs-material's copy button copies a block's innerText while the block carries the
+    attribute data-md-copying; on the home page's console examples that text must be the code
+    alone: no >>> or ... prompt, no printed output, and Python that compiles."""
+    load(tab, server, "")
+    blocks = tab.evaluate(r"""(() => [...document.querySelectorAll('article .highlight code')]
+      .filter(code => code.innerText.includes('>>>'))
+      .map(code => { code.setAttribute('data-md-copying', '');
+                     const text = code.innerText; code.removeAttribute('data-md-copying');
+                     return [code.innerText, text]; }))()""")
+    assert blocks, "no console example on the home page"
+    for shown, copied in blocks:
+        assert ">>>" in shown and "tensor(" in shown  # the page still shows prompts and outputs
+        lines = copied.splitlines()
+        assert not any(line.startswith((">>>", "...", "tensor(")) for line in lines), copied
+        compile(copied, "<copied>", "exec")
