@@ -607,3 +607,13 @@ def test_the_copy_button_copies_runnable_code_without_prompts_or_outputs(server,
         lines = copied.splitlines()
         assert not any(line.startswith((">>>", "...", "tensor(")) for line in lines), copied
         compile(copied, "<copied>", "exec")
+
+
+def test_search_snippets_hold_no_cell_prompts_or_copy_notices(site):
+    """The search index keeps the notebooks' prose and code but not the cells' "In [n]:" prompts
+    or the copy buttons' "Copied!", which would otherwise open every snippet."""
+    index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    notebook_text = " ".join(doc["text"] for doc in index["docs"] if doc["location"].startswith("notebooks/"))
+    assert "Copied!" not in notebook_text
+    assert not re.search(r"(?:In|Out)\s*\[\d*\]:", notebook_text)
+    assert "<pre>import math" in notebook_text and "softmax_literal" in notebook_text  # code is still found

@@ -279,11 +279,17 @@ def describe_plots(html: str, page) -> str:
     return html
 
 
+# What the search index should not hold: the cells' prompts ("In [2]:") and the copy buttons'
+# "Copied!" notices, which would otherwise open every snippet of a notebook section.
+_NOT_SEARCHED = re.compile(r'(<div class="jp-(?:Input|Output)Prompt[^"]*"|<clipboard-copy)(?=[\s>])')
+
+
 def on_page_content(html, page, config, files):
     if not page.file.src_uri.endswith(".ipynb"):
         return html
     html = rewrite_notebook_links(html, page, files)
     html = describe_plots(html, page)
+    html = _NOT_SEARCHED.sub(r"\1 data-search-exclude", html)
     for pattern in _NBCONVERT_LEFTOVERS:
         html, count = pattern.subn("", html)
         if count != 1:
