@@ -390,6 +390,11 @@ INSPECT = r"""(async () => {
     images: imgs.map(i => ({src: i.currentSrc || i.src, w: i.naturalWidth, ok: i.complete})),
     outputImages: document.querySelectorAll(out + ' img').length,
     outputSvgs: document.querySelectorAll(out + ' svg').length,
+    viewport: window.innerWidth,
+    codeCells: document.querySelectorAll('.jupyter-wrapper .highlight-ipynb pre').length,
+    codeScrolling: [...document.querySelectorAll('.jupyter-wrapper .highlight-ipynb pre')]
+      .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
+      .map(pre => pre.textContent.split('\n').reduce((a, b) => (b.length > a.length ? b : a), '')),
   };
 })()"""
 
@@ -417,6 +422,8 @@ def test_page_renders_offline_without_errors(site, server, tab, url):
     if notebook is not None:
         expected = notebook_expectations(notebook)
         assert info["outputImages"] == expected["images"], "plots on the page != image outputs in the notebook" + note
+        assert info["codeCells"] > 0 and info["viewport"] >= 1280
+        assert not info["codeScrolling"], f"code cells that scroll at {info['viewport']} px: {info['codeScrolling']}"
         assert info["outputSvgs"] >= expected["svgs"], note
     else:
         assert info["arithmatex"] == expected_tex, "math spans on the page != formulas in the source"
