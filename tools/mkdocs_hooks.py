@@ -16,11 +16,17 @@
    (``03_max_shift.ipynb#infinite-maxima``, ``../docs/notation.md``) so that they work in Jupyter;
    the hook points them at the built pages, and a link to no page fails the strict build.
    nbconvert's template adds a MathJax 2 configuration, an empty ``<script src="">``
-   and a loader that would import mermaid from a CDN. The site renders its math at build time
+   and a loader that would import mermaid from a CDN, and mkdocs-jupyter a ``<style>`` that holds
+   a Python list's repr instead of CSS. The site renders its math at build time
    (tools/mkdocs_math.py), and no request may leave the site, so they are removed.
    The same template inlines about 590 kB of identical JupyterLab CSS into every notebook page;
    it goes to one shared, cacheable file (assets/notebook-<hash>.css) linked from the same spot,
    so the cascade is unchanged and each page is about 80% smaller.
+5. Unused notebook CSS. Of that CSS the pages use about 2%: after the build, PurgeCSS
+   (package.json) keeps the rules whose selectors name only classes, ids and elements that occur
+   in the built pages or in the scripts that add classes at run time (mkdocs-material's bundle
+   wraps tables in ``md-typeset__scrollwrap``), and the custom properties those rules use. Each
+   file is then named by the hash of what it holds, so a browser never keeps a stale copy.
 """
 
 from __future__ import annotations
@@ -30,6 +36,9 @@ import hashlib
 import json
 import logging
 import re
+import shutil
+import subprocess
+import tempfile
 import textwrap
 from html import escape
 from pathlib import Path
@@ -215,6 +224,9 @@ _NBCONVERT_LEFTOVERS = [
     re.compile(r"<script src=\"\">\s*</script>"),
     re.compile(r"(<!-- MathJax configuration -->\s*)?<script type=\"text/x-mathjax-config\">.*?</script>", re.S),
     re.compile(r"<script type=\"module\">\s*document\.addEventListener\(\"DOMContentLoaded\"[^<]*?jp-Mermaid.*?</script>", re.S),
+    # mkdocs-jupyter 0.26 appends the highlighting CSS as a Python list's repr (['pre { ... }\n...']),
+    # about 5 kB per page in which a browser finds no rule at all (it parses to zero rules).
+    re.compile(r"<style>\s*\[['\"].*?['\"]\]\s*</style>", re.S),
 ]
 
 
@@ -309,8 +321,48 @@ def on_page_content(html, page, config, files):
     return _INLINE_STYLE.sub(link, html)
 
 
+# -- 5. unused notebook CSS ------------------------------------------------------------------
+PURGECSS = Path(__file__).resolve().parent.parent / "node_modules" / "purgecss" / "bin" / "purgecss.js"
+# What can put a class on a notebook page: the pages themselves and the site's scripts.
+PURGE_CONTENT = ("notebooks/*/index.html", "assets/javascripts/*.js", "javascripts/*.js")
+
+
+def purge_css(css_files: list[Path], site_dir: Path) -> None:
+    """Rewrite each file with only the rules (and custom properties, @font-face and @keyframes)
+    that the site can use, as PurgeCSS decides from the tokens of PURGE_CONTENT."""
+    node = shutil.which("node")
+    if node is None or not PURGECSS.is_file():
+        raise RuntimeError("the site build trims its notebook CSS with PurgeCSS on Node.js: run `npm ci` (make does)")
+    with tempfile.TemporaryDirectory() as out:
+        run = subprocess.run(
+            [node, str(PURGECSS), "--css", *map(str, css_files), "--content", *(str(site_dir / g) for g in PURGE_CONTENT),
+             "--variables", "--font-face", "--keyframes", "--output", out],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if run.returncode != 0:
+            raise RuntimeError(f"PurgeCSS failed on {[c.name for c in css_files]}:\n{run.stderr[-2000:]}")
+        for css in css_files:
+            shutil.copyfile(Path(out) / css.name, css)
+
+
 def on_post_build(config):
+    site = Path(config.site_dir)
+    written = []
     for path, css in _shared_css.items():
-        target = Path(config.site_dir) / path
+        target = site / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(css, encoding="utf-8")
+        written.append(target)
+    if not written:
+        return
+    purge_css(written, site)
+    renamed = {}
+    for target in written:
+        name = f"notebook-{hashlib.sha256(target.read_bytes()).hexdigest()[:12]}.css"
+        target.rename(target.with_name(name))
+        renamed[target.name] = name
+    for page in site.glob(f"{NOTEBOOK_DIR}/*/index.html"):
+        html = page.read_text(encoding="utf-8")
+        for old, new in renamed.items():
+            html = html.replace(f"/assets/{old}\"", f"/assets/{new}\"")
+        page.write_text(html, encoding="utf-8")
