@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import hashlib
 import http.server
 import json
 import os
@@ -29,7 +30,7 @@ import time
 from pathlib import Path
 
 import pytest
-from bs4 import BeautifulSoup
+import lxml.html
 
 from chromium_cdp import Chromium, find_chromium
 
@@ -57,9 +58,25 @@ PAGES = [page_url(p) for p in MARKDOWN_PAGES] + [page_url(p) for p in NOTEBOOKS]
 
 
 @functools.lru_cache(maxsize=None)
-def html_of(site: Path, url: str) -> BeautifulSoup:
-    """The parsed page, parsed once per run (the tests only read it)."""
-    return BeautifulSoup((site / url / "index.html").read_text(encoding="utf-8"), "html.parser")
+def html_of(site: Path, url: str) -> lxml.html.HtmlElement:
+    """The parsed page, parsed once per run (the tests only read it). lxml parses a notebook page
+    in about 20 ms and frees it at once; BeautifulSoup took about 0.7 s a page, and its cached
+    trees about 9 s more to free when the worker exited."""
+    return lxml.html.fromstring((site / url / "index.html").read_bytes())
+
+
+def select(root: lxml.html.HtmlElement, css: str) -> list:
+    return root.cssselect(css)
+
+
+def select_one(root: lxml.html.HtmlElement, css: str):
+    found = root.cssselect(css)
+    return found[0] if found else None
+
+
+def words(element: lxml.html.HtmlElement) -> str:
+    """The element's text, its pieces stripped and joined by single spaces."""
+    return " ".join(piece.strip() for piece in element.itertext() if piece.strip())
 
 
 # -- counting what the sources contain ----------------------------------------------------------
@@ -192,8 +209,8 @@ def test_every_page_is_built(site):
 
 
 def test_nav_lists_every_notebook_in_file_name_order_titled_by_its_heading(site):
-    nav = html_of(site, "").select("nav.md-nav--primary a.md-nav__link[href]")
-    linked = [(a["href"], a.get_text(" ", strip=True)) for a in nav if "notebooks/" in a["href"]]
+    nav = select(html_of(site, ""), "nav.md-nav--primary a.md-nav__link[href]")
+    linked = [(a.get("href"), words(a)) for a in nav if "notebooks/" in a.get("href")]
     hrefs = [h for h, _ in linked]
     assert hrefs == [f"notebooks/{p.stem}/" for p in NOTEBOOKS]
     for (href, title), path in zip(linked, NOTEBOOKS):
@@ -209,16 +226,17 @@ def test_nav_lists_every_notebook_in_file_name_order_titled_by_its_heading(site)
 
 def test_home_page_reading_order_links_every_notebook(site):
     home = html_of(site, "")
-    links = [a["href"] for a in home.select("article ol a[href]") if a["href"].startswith("notebooks/")]
+    links = [a.get("href") for a in select(home, "article ol a[href]") if a.get("href").startswith("notebooks/")]
     assert links == [f"notebooks/{p.stem}/" for p in NOTEBOOKS]
-    assert home.select_one('article a[href="notation/"]') and home.select_one('article a[href="api/"]')
+    assert select_one(home, 'article a[href="notation/"]') is not None
+    assert select_one(home, 'article a[href="api/"]') is not None
 
 
 def internal_links(site: Path, url: str):
     """(href, resolved page folder, fragment) for every link of a page's article that stays on the site."""
-    for a in html_of(site, url).select("article a[href]"):
-        href = a["href"]
-        if re.match(r"[a-z][a-z0-9+.-]*:", href) or a.has_attr("download"):
+    for a in select(html_of(site, url), "article a[href]"):
+        href = a.get("href")
+        if re.match(r"[a-z][a-z0-9+.-]*:", href) or "download" in a.attrib:
             continue  # http(s), mailto, ...; the download button is checked on its own
         path, _, fragment = href.partition("#")
         target = (site / url / path).resolve() if path else (site / url).resolve()
@@ -241,20 +259,20 @@ def test_every_link_between_pages_reaches_a_page_and_its_anchor(site, url):
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_every_notebook_links_the_notation_page_from_its_first_cell(site, notebook):
-    first = html_of(site, page_url(notebook)).select_one("article .jp-MarkdownCell")
-    assert first is not None and first.select_one('a[href="../../notation/"]'), notebook.name
+    first = select_one(html_of(site, page_url(notebook)), "article .jp-MarkdownCell")
+    assert first is not None and select_one(first, 'a[href="../../notation/"]') is not None, notebook.name
 
 
 @pytest.mark.parametrize("url", PAGES)
 def test_no_page_names_a_file_or_folder_that_readers_cannot_open(site, url):
-    text = html_of(site, url).select_one("article").get_text(" ")
+    text = " ".join(select_one(html_of(site, url), "article").itertext())
     assert not re.search(r"[0-9]{3}_[0-9a-f]{16}|shared/", text), url
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_page_offers_its_notebook_for_download(site, notebook):
     page = html_of(site, page_url(notebook))
-    downloads = {a["href"] for a in page.select("a[download]")}
+    downloads = {a.get("href") for a in select(page, "a[download]")}
     assert downloads == {notebook.name}
     copy = site / page_url(notebook) / notebook.name
     assert copy.read_bytes() == notebook.read_bytes(), edited_since_build(notebook)
@@ -262,13 +280,13 @@ def test_notebook_page_offers_its_notebook_for_download(site, notebook):
 
 def test_api_reference_documents_every_public_function_with_rendered_math(site):
     api = html_of(site, "api/")
-    ids = {tag["id"] for tag in api.select("[id^='lsm.']")}
+    ids = {tag.get("id") for tag in select(api, "[id^='lsm.']")}
     missing = [name for name in public_names() if not any(i.endswith(f".{name}") for i in ids)]
     assert not missing, f"not on the API page: {missing}"
-    text = api.select_one("article").get_text()
+    text = select_one(api, "article").text_content()
     for leftover in (":math:", ".. math::", ":func:", ":class:"):
         assert leftover not in text, f"unrendered reST {leftover!r} on the API page"
-    assert len(api.select(".arithmatex")) == expected_math("api/") > 0
+    assert len(select(api, ".arithmatex")) == expected_math("api/") > 0
 
 
 def test_no_page_loads_anything_from_outside_the_site(site):
@@ -291,6 +309,25 @@ def test_no_page_loads_anything_from_outside_the_site(site):
         if in_code.search(path.read_text(encoding="utf-8", errors="replace")):
             found.append(f"{path.relative_to(site)}: remote @import or url()")
     assert not found, "\n".join(found)
+
+
+def test_notebook_pages_share_trimmed_css_named_by_its_content(site):
+    """The JupyterLab CSS that nbconvert inlines (about 590 kB) is one shared file, trimmed by
+    PurgeCSS to the rules the pages can use and named by the hash of what it holds. A rule for a
+    class that only mkdocs-material's script adds (tables' md-typeset__scrollwrap) stays."""
+    import hashlib
+
+    files = sorted((site / "assets").glob("notebook-*.css"))
+    assert files, "no shared notebook CSS"
+    for css in files:
+        assert css.stat().st_size <= 20_000, f"{css.name}: {css.stat().st_size} bytes"
+        assert css.stem == f"notebook-{hashlib.sha256(css.read_bytes()).hexdigest()[:12]}", css.name
+    assert ".jupyter-wrapper .md-typeset__scrollwrap{margin:0}" in "".join(f.read_text() for f in files)
+    for notebook in NOTEBOOKS:
+        linked = {Path(link.get("href")).name for link in select(html_of(site, page_url(notebook)), "link[rel=stylesheet]")}
+        assert {f.name for f in files} <= linked, notebook.name
+        inline = [len(style.text or "") for style in select(html_of(site, page_url(notebook)), "style")]
+        assert all(n < 1000 for n in inline), f"{notebook.name}: inline <style> of {inline} characters"
 
 
 def test_katex_is_pinned_and_its_assets_are_published(site):
@@ -445,7 +482,7 @@ def test_every_formula_of_the_sources_is_rendered_at_build_time(site, url):
     rendered = article.count('<span class="katex">')
     assert rendered == expected_math(url), f"{url or 'home'}: {rendered} rendered, {expected_math(url)} in the source"
     assert "katex-error" not in page
-    toc = [a.get_text(" ", strip=True) for a in html_of(site, url).select("nav.md-nav--secondary a.md-nav__link")]
+    toc = [words(a) for a in select(html_of(site, url), "nav.md-nav--secondary a.md-nav__link")]
     assert not [t for t in toc if "$" in t], f"TeX left in the table of contents: {toc}"
 
 
@@ -594,7 +631,7 @@ def test_every_plot_carries_the_alt_text_its_cell_states(site, notebook):
         if "image/png" in output.get("data", {}) or "image/jpeg" in output.get("data", {})
     ]
     assert all(alt and len(alt) >= 60 for alt in stated), f"{notebook.name}: plots without a description: {stated}"
-    shown = [img.get("alt") for img in html_of(site, page_url(notebook)).select("article .jp-OutputArea-output img")]
+    shown = [img.get("alt") for img in select(html_of(site, page_url(notebook)), "article .jp-OutputArea-output img")]
     assert shown == stated
 
 
