@@ -44,9 +44,12 @@ setup: $(READY) $(KATEX)
 # Chromium (skipped, with the install command, where there is none; .ci/run installs it). It
 # leaves the stamp .site-built-by-tests; where the site tests did not run (PYTEST_ARGS=-k ...), the last line
 # builds the published site instead.
+# PYTHONDONTWRITEBYTECODE is emptied for the run (empty = unset): where it is set, pytest cannot
+# cache the assert-rewritten plugin modules (hypothesis: 73 of them), and every worker rewrote
+# them again, about 1.6 s each run.
 test: $(READY) $(KATEX)
 	@rm -f .site-built-by-tests
-	LSM_SITE_DIR=site $(BIN)/python -m pytest $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= LSM_SITE_DIR=site $(BIN)/python -m pytest $(PYTEST_ARGS)
 	@test -f .site-built-by-tests || $(BIN)/python -m mkdocs build --strict --quiet --site-dir site
 
 site-test: $(READY) $(KATEX)

@@ -8,6 +8,12 @@ on the code alone. LSM_HYPOTHESIS_EXAMPLES raises or lowers the example count.
 
 import os
 
+# torch.compile's Inductor compiles generated kernels in a pool of subprocesses, as many as
+# there are cores. On the 2 cores `make test` is sized for, each pytest worker's pool competed
+# with the other worker and took about 2 s to start and stop: the tests compile in-process.
+# The notebooks' kernels inherit this environment.
+os.environ.setdefault("TORCHINDUCTOR_COMPILE_THREADS", "1")
+
 
 def _controller(config) -> bool:
     """The xdist process that only hands out tests to its workers and runs none."""
