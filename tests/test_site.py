@@ -635,6 +635,32 @@ def test_every_plot_carries_the_alt_text_its_cell_states(site, notebook):
     assert shown == stated
 
 
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_plot_is_a_file_beside_its_page_that_opens_in_the_lightbox(site, notebook):
+    """nbconvert embeds plots as base64; the build writes each to a file named by its hash, and
+    mkdocs-glightbox wraps it in a link to that file (a click or tap shows it full-screen)."""
+    page = html_of(site, page_url(notebook))
+    plots = select(page, "article .jp-OutputArea-output img")
+    assert len(plots) == notebook_expectations(notebook)["images"]
+    for img in plots:
+        src = img.get("src")
+        assert re.fullmatch(r"plot-[0-9a-f]{12}\.(png|jpeg)", src), src[:60]
+        assert (site / page_url(notebook) / src).stat().st_size > 0
+        link = img.getparent()
+        assert link.tag == "a" and "glightbox" in link.get("class", "") and link.get("href") == src
+    assert 'src="data:image' not in (site / page_url(notebook) / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_click_on_a_plot_opens_it_full_screen(server, tab):
+    load(tab, server, "notebooks/02_overflow_underflow/")
+    tab.evaluate("document.querySelector('article a.glightbox').click()")
+    tab.wait_for("!!document.querySelector('.glightbox-container .gslide-image img')", timeout=10, what="the lightbox")
+    shown = tab.evaluate("""(() => { const img = document.querySelector('.glightbox-container .gslide-image img');
+      return {src: new URL(img.src).pathname, w: img.naturalWidth, viewport: innerWidth}; })()""")
+    assert shown["src"].startswith("/notebooks/02_overflow_underflow/plot-") and shown["w"] > 0
+    assert not tab.problems(), "\n".join(tab.problems())
+
+
 def test_the_copy_button_copies_runnable_code_without_prompts_or_outputs(server, tab):
     """mkdocs-material's copy button copies a block's innerText while the block carries the
     attribute data-md-copying; on the home page's console examples that text must be the code

@@ -22,7 +22,9 @@
    The same template inlines about 590 kB of identical JupyterLab CSS into every notebook page;
    it goes to one shared, cacheable file (assets/notebook-<hash>.css) linked from the same spot,
    so the cascade is unchanged and each page is about 80% smaller.
-5. Unused notebook CSS. Of that CSS the pages use about 2%: after the build, PurgeCSS
+5. Plots. nbconvert embeds each plot as a base64 data: URI; each becomes a file beside its page
+   (``plot-<hash>.png``), cached by the browser and linked by mkdocs-glightbox's lightbox.
+6. Unused notebook CSS. Of that CSS the pages use about 2%: after the build, PurgeCSS
    (package.json) keeps the rules whose selectors name only classes, ids and elements that occur
    in the built pages or in the scripts that add classes at run time (mkdocs-material's bundle
    wraps tables in ``md-typeset__scrollwrap``), and the custom properties those rules use. Each
@@ -32,6 +34,7 @@
 from __future__ import annotations
 
 import ast
+import base64
 import hashlib
 import json
 import logging
@@ -238,6 +241,7 @@ _shared_css: dict[str, str] = {}
 
 def on_pre_build(config):
     _shared_css.clear()
+    _plots.clear()
 
 
 # A link in a notebook's markdown cell, written so that it works in Jupyter and on GitHub:
@@ -296,11 +300,33 @@ def describe_plots(html: str, page) -> str:
 _NOT_SEARCHED = re.compile(r'(<div class="jp-(?:Input|Output)Prompt[^"]*"|<clipboard-copy)(?=[\s>])')
 
 
+# nbconvert embeds each plot in the page as a base64 data: URI, a third more bytes than the image,
+# parsed with the HTML and never cached; the lightbox (mkdocs-glightbox) would copy it into its
+# link. Each plot becomes a file beside its page instead, named by the hash of its bytes.
+_EMBEDDED_PLOT = re.compile(r'src="data:image/(?P<ext>png|jpeg);base64,(?P<data>[A-Za-z0-9+/=\s]+)"')
+
+# {"notebooks/01_softmax/plot-<hash>.png": bytes}: the plots to write out, set by on_page_content.
+_plots: dict[str, bytes] = {}
+
+
+def plots_to_files(html: str, page) -> str:
+    """Point each embedded plot at a file beside the page (written by on_post_build)."""
+    def to_file(match: re.Match) -> str:
+        data = base64.b64decode(match.group("data"))
+        name = f"plot-{hashlib.sha256(data).hexdigest()[:12]}.{match.group('ext')}"
+        _plots[page.url + name] = data
+        return f'src="{name}"'
+
+    return _EMBEDDED_PLOT.sub(to_file, html)
+
+
+@event_priority(50)  # before mkdocs-glightbox wraps the plots in links to their sources
 def on_page_content(html, page, config, files):
     if not page.file.src_uri.endswith(".ipynb"):
         return html
     html = rewrite_notebook_links(html, page, files)
     html = describe_plots(html, page)
+    html = plots_to_files(html, page)
     html = _NOT_SEARCHED.sub(r"\1 data-search-exclude", html)
     for pattern in _NBCONVERT_LEFTOVERS:
         html, count = pattern.subn("", html)
@@ -321,7 +347,7 @@ def on_page_content(html, page, config, files):
     return _INLINE_STYLE.sub(link, html)
 
 
-# -- 5. unused notebook CSS ------------------------------------------------------------------
+# -- 6. unused notebook CSS ------------------------------------------------------------------
 PURGECSS = Path(__file__).resolve().parent.parent / "node_modules" / "purgecss" / "bin" / "purgecss.js"
 # What can put a class on a notebook page: the pages themselves and the site's scripts.
 PURGE_CONTENT = ("notebooks/*/index.html", "assets/javascripts/*.js", "javascripts/*.js")
@@ -347,6 +373,9 @@ def purge_css(css_files: list[Path], site_dir: Path) -> None:
 
 def on_post_build(config):
     site = Path(config.site_dir)
+    for path, data in _plots.items():
+        (site / path).parent.mkdir(parents=True, exist_ok=True)
+        (site / path).write_bytes(data)
     written = []
     for path, css in _shared_css.items():
         target = site / path
