@@ -43,7 +43,8 @@ setup: $(READY) $(KATEX)
 # tests/test_site.py builds the site strictly into site/ and loads every page in headless
 # Chromium (skipped, with the install command, where there is none; .ci/run installs it). It
 # leaves the stamp .site-built-by-tests; where the site tests did not run (PYTEST_ARGS=-k ...), the last line
-# builds the published site instead.
+# builds the published site instead. A warm run of an unchanged tree reuses the last strict build
+# (.site-inputs records what it read; LSM_REBUILD_SITE=1 builds anyway).
 # PYTHONDONTWRITEBYTECODE is emptied for the run (empty = unset): where it is set, pytest cannot
 # cache the assert-rewritten plugin modules (hypothesis: 73 of them), and every worker rewrote
 # them again, about 1.6 s each run.
@@ -81,5 +82,5 @@ lab: $(LAB)
 	$(BIN)/python -m jupyter lab notebooks/
 
 clean:
-	rm -rf $(VENV) node_modules site .site-built-by-tests build .pytest_cache .hypothesis .cache/mkdocs-jupyter artifacts/site
+	rm -rf $(VENV) node_modules site .site-built-by-tests .site-inputs build .pytest_cache .hypothesis .cache/mkdocs-jupyter artifacts/site
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -25,8 +25,10 @@ import os
 import re
 import subprocess
 import sys
+import sysconfig
 import threading
 import time
+from importlib.metadata import distributions
 from pathlib import Path
 
 import pytest
@@ -179,15 +181,49 @@ def edited_since_build(path: Path) -> str:
     return ""
 
 
+def build_inputs(root: Path = ROOT) -> str | None:
+    """A digest of everything a build reads: the files git tracks or would track (outside tests/
+    and .ci/, which the build does not read), the Python and Node.js versions and the version of
+    every distribution installed in this environment. None where git cannot list the files."""
+    try:
+        listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                                cwd=root, capture_output=True, check=True).stdout.decode().split("\0")
+        node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    digest = hashlib.sha256(f"{sys.version}\n{node}".encode())
+    installed = distributions(path=sorted({sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}))
+    digest.update(" ".join(sorted(f"{d.metadata['Name']}=={d.version}" for d in installed)).encode())
+    for name in sorted(n for n in listed if n and not n.startswith(("tests/", ".ci/"))):
+        path = root / name
+        if path.is_file():  # a deleted file git still tracks is not read
+            digest.update(f"\0{name}\0".encode() + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     """The site, built strictly: into $LSM_SITE_DIR when set (make test publishes this build to
     site/ and leaves the stamp .site-built-by-tests beside it, so that it need not build twice),
-    else into a temporary folder."""
+    else into a temporary folder.
+
+    Into $LSM_SITE_DIR, a strict build of the same inputs is not repeated: a warm `make test` of
+    an unchanged tree reuses it (the build takes about 10 s of one core, and its output depends
+    on nothing else). .<dir>-inputs records the digest of what the last test build read
+    (``build_inputs``) and when it wrote index.html, which any later build rewrites.
+    LSM_REBUILD_SITE=1 builds anyway; CI builds a fresh clone."""
     named = os.environ.get("LSM_SITE_DIR")
     out = Path(named).resolve() if named else tmp_path_factory.mktemp("site")
     stamp = out.parent / f".{out.name}-built-by-tests"
+    record = out.parent / f".{out.name}-inputs"
     stamp.unlink(missing_ok=True)
+    inputs = build_inputs() if named and os.environ.get("LSM_REBUILD_SITE") != "1" else None
+    index = out / "index.html"
+    if inputs and record.is_file() and index.is_file() and record.read_text() == f"{inputs} {index.stat().st_mtime_ns}":
+        BUILT_AT[:] = [index.stat().st_mtime]
+        stamp.touch()
+        return out
+    record.unlink(missing_ok=True)
     BUILT_AT[:] = [time.time()]
     start = time.monotonic()
     build = subprocess.run(
@@ -199,8 +235,31 @@ def site(tmp_path_factory) -> Path:
     warnings = [line for line in build.stderr.splitlines() if line.startswith(("WARNING", "ERROR"))]
     assert not warnings, "\n".join(warnings)
     assert seconds < 60, f"the site build took {seconds:.0f} s"
+    if inputs:
+        record.write_text(f"{inputs} {index.stat().st_mtime_ns}")
     stamp.touch()
     return out
+
+
+def test_a_reused_build_is_one_of_the_same_inputs(tmp_path):
+    """The digest that lets a warm run reuse the site changes with any file the build may read,
+    committed or not, and not with the tests."""
+    for name, text in (("docs/index.md", "a"), ("tests/test_x.py", "b"), (".gitignore", "site/\n")):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(text)
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run(["git", "add", "."], cwd=tmp_path, check=True)
+    first = build_inputs(tmp_path)
+    assert first and build_inputs(tmp_path) == first
+    (tmp_path / "tests" / "test_x.py").write_text("changed")
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.html").write_text("ignored output")
+    assert build_inputs(tmp_path) == first
+    (tmp_path / "docs" / "new.md").write_text("untracked, not ignored")
+    second = build_inputs(tmp_path)
+    assert second != first
+    (tmp_path / "docs" / "index.md").write_text("edited")
+    assert build_inputs(tmp_path) not in (first, second)
 
 
 def test_every_page_is_built(site):
@@ -313,8 +372,9 @@ def test_no_page_loads_anything_from_outside_the_site(site):
 
 def test_notebook_pages_share_trimmed_css_named_by_its_content(site):
     """The JupyterLab CSS that nbconvert inlines (about 590 kB) is one shared file, trimmed by
-    PurgeCSS to the rules the pages can use and named by the hash of what it holds. A rule for a
-    class that only mkdocs-material's script adds (tables' md-typeset__scrollwrap) stays."""
+    PurgeCSS to the rules the pages can use, named by the hash of what it holds and linked in
+    each notebook page's <head>. A rule for a class that only mkdocs-material's script adds
+    (tables' md-typeset__scrollwrap) stays."""
     import hashlib
 
     files = sorted((site / "assets").glob("notebook-*.css"))
@@ -324,10 +384,13 @@ def test_notebook_pages_share_trimmed_css_named_by_its_content(site):
         assert css.stem == f"notebook-{hashlib.sha256(css.read_bytes()).hexdigest()[:12]}", css.name
     assert ".jupyter-wrapper .md-typeset__scrollwrap{margin:0}" in "".join(f.read_text() for f in files)
     for notebook in NOTEBOOKS:
-        linked = {Path(link.get("href")).name for link in select(html_of(site, page_url(notebook)), "link[rel=stylesheet]")}
+        page = html_of(site, page_url(notebook))
+        linked = {Path(link.get("href")).name for link in select(page, "head link[rel=stylesheet]")}
         assert {f.name for f in files} <= linked, notebook.name
-        inline = [len(style.text or "") for style in select(html_of(site, page_url(notebook)), "style")]
+        inline = [len(style.text or "") for style in select(page, "style")]
         assert all(n < 1000 for n in inline), f"{notebook.name}: inline <style> of {inline} characters"
+        # a stylesheet in the body blocks what follows it and restyles the page when it arrives
+        assert not select(page, "body style, body link[rel=stylesheet]"), f"{notebook.name}: styles in the <body>"
 
 
 def test_katex_is_pinned_and_its_assets_are_published(site):
