@@ -3,15 +3,16 @@
 A module fixture builds the site (``mkdocs build --strict``) into a temporary folder (into
 $LSM_SITE_DIR when set). The static tests read the built HTML: every formula of the sources is
 rendered at build time by KaTeX (tools/mkdocs_math.py), and no TeX is left. The browser tests
-serve it on 127.0.0.1 and load every page in headless Chromium, driven over the DevTools
-protocol (tests/chromium_cdp.py), and check that no math script runs, that every formula is on
+serve it on 127.0.0.1 and load every page in headless Chromium, driven by Playwright
+(pytest-playwright), and check that no math script runs, that every formula is on
 the page as KaTeX output, that every plot loads, that no request fails or leaves the site, and
 that the console stays clean. A screenshot of each page's first screen goes to artifacts/site/
 (gitignored) for a human to look at.
 
 Chromium comes from the system (Debian: ``apt-get install chromium``; $LSM_CHROMIUM names
-another binary). Without one the browser tests are skipped, unless $LSM_REQUIRE_BROWSER is set,
-as .ci/run sets it: then they fail.
+another binary): Playwright launches it by its path and never downloads a browser. Without one
+the browser tests are skipped, unless $LSM_REQUIRE_BROWSER is set, as .ci/run sets it: then they
+fail. pytest-playwright's launch options work (``--headed``, ``--slowmo 500``).
 """
 
 from __future__ import annotations
@@ -23,18 +24,20 @@ import http.server
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
 import threading
 import time
+import urllib.parse
 from importlib.metadata import distributions
 from pathlib import Path
 
 import pytest
 import lxml.html
 
-from chromium_cdp import Chromium, find_chromium
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -42,6 +45,10 @@ MARKDOWN_PAGES = sorted(p.relative_to(ROOT / "docs") for p in (ROOT / "docs").rg
 SCREENSHOTS = ROOT / "artifacts" / "site"
 # The first screen of every page by default; LSM_FULL_SCREENSHOTS=1 captures whole pages.
 FULL_PAGE_SCREENSHOTS = os.environ.get("LSM_FULL_SCREENSHOTS") == "1"
+# Debian's and Ubuntu's package names first, then Google's builds (GitHub's runners have one).
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]  # CI runs as root in a container
+LAPTOP = {"width": 1280, "height": 800}
 INSTALL_HINT = (
     "no Chromium found: install it (Debian/Ubuntu: sudo apt-get install chromium) "
     "or point $LSM_CHROMIUM at a Chrome/Chromium binary"
@@ -444,24 +451,72 @@ def server(site):
     httpd.server_close()
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
+def find_chromium() -> str | None:
+    """The browser named by $LSM_CHROMIUM, else the first of CHROMIUM_NAMES on PATH, else None."""
+    named = os.environ.get("LSM_CHROMIUM")
+    if named:
+        return shutil.which(named)  # a name on PATH or a path to an executable
+    return next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """pytest-playwright launches the system's Chromium: Playwright never downloads a browser here."""
     executable = find_chromium()
     if executable is None:
         if os.environ.get("LSM_REQUIRE_BROWSER"):
             pytest.fail(f"$LSM_REQUIRE_BROWSER is set but {INSTALL_HINT}")
         pytest.skip(INSTALL_HINT)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for old in SCREENSHOTS.glob("*.jpg"):
-        old.unlink()
-    home = tmp_path_factory.mktemp("chromium")
-    with Chromium(executable, home / "profile", SCREENSHOTS / "chromium.log") as chromium:
-        yield chromium
+    return {**browser_type_launch_args, "executable_path": executable, "args": CHROMIUM_ARGS}
 
 
 @pytest.fixture(scope="module")
-def tab(browser):
-    return browser.new_page()
+def browser(launch_browser):
+    """One Chromium for this module (pytest-playwright would keep it until the session ends)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SCREENSHOTS.glob("*.jpg"):
+        old.unlink()
+    browser = launch_browser()
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="module")
+def site_context(browser):
+    context = browser.new_context(viewport=LAPTOP, device_scale_factor=1)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(site_context):
+    """A new tab for each test, in one browser context for the module: a context per test (as
+    pytest-playwright's own ``page`` has) starts a renderer process for each, and the 16 page
+    loads took about 60 core-seconds instead of 40 on this machine."""
+    page = site_context.new_page()
+    yield page
+    page.close()
+
+
+class Watched:
+    """What a page asked for and what went wrong on it: failed requests, HTTP errors, console
+    errors and uncaught exceptions, as Playwright reports them."""
+
+    def __init__(self, page):
+        self.requests: list[str] = []
+        self.problems: list[str] = []
+        page.on("request", lambda request: self.requests.append(request.url))
+        page.on("requestfailed", lambda request: self.problems.append(f"request failed: {request.url} ({request.failure})"))
+        page.on("response", lambda response: response.status >= 400
+                and self.problems.append(f"HTTP {response.status}: {response.url}"))
+        page.on("console", lambda message: message.type in ("error", "assert")
+                and self.problems.append(f"console.{message.type}: {message.text}"))
+        page.on("pageerror", lambda error: self.problems.append(f"uncaught: {error}"))
+
+
+@pytest.fixture
+def watched(page) -> Watched:
+    return Watched(page)
 
 
 # Runs in the loaded page: what the assertions need, in one round trip.
@@ -499,22 +554,40 @@ INSPECT = r"""(async () => {
 })()"""
 
 
-def load(tab, server, url: str) -> dict:
-    tab.goto(server + url)
-    info = tab.evaluate(INSPECT)
-    tab.browser.pump(0.2)  # late requests (fonts, lazy images) show up as events
+def load(page, server, url: str) -> dict:
+    page.goto(server + url)
+    info = page.evaluate(INSPECT)
+    page.wait_for_timeout(200)  # late requests (fonts, lazy images) show up as events
     return info
 
 
-@pytest.mark.parametrize("url", PAGES, ids=lambda u: u.strip("/") or "home")
-def test_page_renders_offline_without_errors(site, server, tab, url):
-    info = load(tab, server, url)
-    name = url.strip("/").replace("/", "-") or "index"
-    tab.screenshot(SCREENSHOTS / f"{name}.jpg", full_page=FULL_PAGE_SCREENSHOTS)
+def serve_an_empty_search_index(page, site) -> list[str]:
+    """Answer the page's request for the search index with an index of no documents, and
+    return the URLs it asked for. mkdocs-material's worker builds its lunr index from the
+    1 MB file on every page load, about 0.7 s of CPU here: the same file and the same worker on
+    every page, which the search tests below load and query for real."""
+    index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    asked: list[str] = []
 
-    outside = [u for u in tab.requests() if not u.startswith((server, "data:", "blob:"))]
+    def empty(route):
+        asked.append(route.request.url)
+        route.fulfill(json={"config": index["config"], "docs": []})
+
+    page.route("**/search/search_index.json", empty)
+    return asked
+
+
+@pytest.mark.parametrize("url", PAGES, ids=lambda u: u.strip("/") or "home")
+def test_page_renders_offline_without_errors(site, server, page, watched, url):
+    index_asked = serve_an_empty_search_index(page, site)
+    info = load(page, server, url)
+    name = url.strip("/").replace("/", "-") or "index"
+    page.screenshot(path=SCREENSHOTS / f"{name}.jpg", type="jpeg", quality=80, full_page=FULL_PAGE_SCREENSHOTS)
+
+    outside = [u for u in watched.requests if not u.startswith((server, "data:", "blob:"))]
     assert not outside, f"requests that leave the site: {outside}"
-    assert not tab.problems(), "\n".join(tab.problems())
+    assert not watched.problems, "\n".join(watched.problems)
+    assert index_asked and set(index_asked) == {server + "search/search_index.json"}, index_asked
 
     expected_tex = expected_math(url)
     notebook = next((p for p in NOTEBOOKS if page_url(p) == url), None)
@@ -579,28 +652,22 @@ def test_the_math_renderer_refuses_bad_tex_and_knows_the_macros_the_corpus_uses(
     assert "echo $HOME $PATH" in page and "then $y$" not in page and "<p>$z$ outside</p>" in page
 
 
-def search(tab, query: str) -> list[str]:
+def search(page, query: str) -> list[str]:
     """The paths of the results the site's own search lists for ``query``, typed into its box."""
-    return tab.evaluate(r"""(async (query) => {
-      const input = document.querySelector('.md-search__input');
-      input.focus();
-      input.value = query;
-      input.dispatchEvent(new Event('input', {bubbles: true}));
-      input.dispatchEvent(new KeyboardEvent('keyup', {key: 'p', bubbles: true}));
-      for (let k = 0; k < 100; k++) {
-        const items = document.querySelectorAll('.md-search-result__item a');
-        if (items.length) return [...items].map(a => new URL(a.href).pathname);
-        await new Promise(r => setTimeout(r, 100));
-      }
-      return [];
-    })(%s)""" % json.dumps(query))
+    page.locator(".md-search__input").fill(query)
+    results = page.locator(".md-search-result__item a")
+    try:
+        results.first.wait_for(state="attached", timeout=10_000)
+    except PlaywrightTimeoutError:
+        return []
+    return [urllib.parse.urlsplit(href).path for href in results.evaluate_all("links => links.map(a => a.href)")]
 
 
-def test_search_finds_the_notebooks_offline(server, tab):
-    load(tab, server, "")
-    hits = search(tab, "logsumexp")
+def test_search_finds_the_notebooks_offline(server, page, watched):
+    load(page, server, "")
+    hits = search(page, "logsumexp")
     assert any(h.startswith("/notebooks/") for h in hits), f"search for 'logsumexp' found {hits}"
-    assert not tab.problems(), "\n".join(tab.problems())
+    assert not watched.problems, "\n".join(watched.problems)
 
 
 def glossary_terms() -> list[str]:
@@ -626,9 +693,9 @@ def test_glossary_terms_are_whole_words_of_the_search_index(site):
 
 
 @pytest.mark.parametrize("query", ["溢出", "交叉熵", "梯度消失"])
-def test_search_finds_chinese_terms_in_the_glossary(server, tab, query):
-    load(tab, server, "")
-    hits = search(tab, query)
+def test_search_finds_chinese_terms_in_the_glossary(server, page, query):
+    load(page, server, "")
+    hits = search(page, query)
     assert "/glossary/" in hits, f"search for {query!r} found {hits}"
 
 
@@ -654,13 +721,13 @@ def contrast(foreground: str, background: str) -> float:
 
 
 @pytest.mark.parametrize("url", ["", "notebooks/01_softmax/"], ids=["home", "notebook"])
-def test_both_colour_schemes_have_readable_text_and_code(server, tab, url):
+def test_both_colour_schemes_have_readable_text_and_code(server, page, url):
     """The toggle offers light and dark (mkdocs-material's default and slate); in each, prose,
     code and code output keep a WCAG contrast of at least 4.5 against what is behind them."""
-    load(tab, server, url)
-    assert tab.evaluate("document.querySelectorAll('[data-md-component=palette] input').length") == 2
+    load(page, server, url)
+    assert page.locator("[data-md-component=palette] input").count() == 2
     for scheme in ("default", "slate"):
-        colours = tab.evaluate(r"""((scheme) => {
+        colours = page.evaluate(r"""((scheme) => {
           document.body.setAttribute('data-md-color-scheme', scheme);
           const bg = (el) => {
             for (; el; el = el.parentElement) {
@@ -674,7 +741,7 @@ def test_both_colour_schemes_have_readable_text_and_code(server, tab, url):
           return {prose: pick('article p'),
                   code: pick('article .highlight pre, article .highlight-ipynb pre, article pre code'),
                   output: pick('article .jp-OutputArea-output pre')};
-        })(%s)""" % json.dumps(scheme))
+        })""", scheme)
         assert colours["prose"] and colours["code"], colours
         for what, pair in colours.items():
             if pair:
@@ -714,22 +781,22 @@ def test_every_plot_is_a_file_beside_its_page_that_opens_in_the_lightbox(site, n
     assert 'src="data:image' not in (site / page_url(notebook) / "index.html").read_text(encoding="utf-8")
 
 
-def test_a_click_on_a_plot_opens_it_full_screen(server, tab):
-    load(tab, server, "notebooks/02_overflow_underflow/")
-    tab.evaluate("document.querySelector('article a.glightbox').click()")
-    tab.wait_for("!!document.querySelector('.glightbox-container .gslide-image img')", timeout=10, what="the lightbox")
-    shown = tab.evaluate("""(() => { const img = document.querySelector('.glightbox-container .gslide-image img');
-      return {src: new URL(img.src).pathname, w: img.naturalWidth, viewport: innerWidth}; })()""")
+def test_a_click_on_a_plot_opens_it_full_screen(server, page, watched):
+    load(page, server, "notebooks/02_overflow_underflow/")
+    page.locator("article a.glightbox").first.click()
+    shown = page.locator(".glightbox-container .gslide.current .gslide-image img")
+    shown.wait_for(timeout=10_000)
+    shown = shown.evaluate("img => ({src: new URL(img.src).pathname, w: img.naturalWidth})")
     assert shown["src"].startswith("/notebooks/02_overflow_underflow/plot-") and shown["w"] > 0
-    assert not tab.problems(), "\n".join(tab.problems())
+    assert not watched.problems, "\n".join(watched.problems)
 
 
-def test_the_copy_button_copies_runnable_code_without_prompts_or_outputs(server, tab):
+def test_the_copy_button_copies_runnable_code_without_prompts_or_outputs(server, page):
     """mkdocs-material's copy button copies a block's innerText while the block carries the
     attribute data-md-copying; on the home page's console examples that text must be the code
     alone: no >>> or ... prompt, no printed output, and Python that compiles."""
-    load(tab, server, "")
-    blocks = tab.evaluate(r"""(() => [...document.querySelectorAll('article .highlight code')]
+    load(page, server, "")
+    blocks = page.evaluate(r"""(() => [...document.querySelectorAll('article .highlight code')]
       .filter(code => code.innerText.includes('>>>'))
       .map(code => { code.setAttribute('data-md-copying', '');
                      const text = code.innerText; code.removeAttribute('data-md-copying');
