@@ -18,6 +18,7 @@ fail. pytest-playwright's launch options work (``--headed``, ``--slowmo 500``).
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import hashlib
 import http.server
@@ -488,11 +489,11 @@ def site_context(browser):
     context.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def page(site_context):
-    """A new tab for each test, in one browser context for the module: a context per test (as
-    pytest-playwright's own ``page`` has) starts a renderer process for each, and the 16 page
-    loads took about 60 core-seconds instead of 40 on this machine."""
+    """One tab for the module, which each test navigates: a new context or tab per test (as
+    pytest-playwright's own ``page`` has) starts a renderer process for each, and on this
+    machine the module took about 20 s longer."""
     page = site_context.new_page()
     yield page
     page.close()
@@ -500,7 +501,7 @@ def page(site_context):
 
 class Watched:
     """What a page asked for and what went wrong on it: failed requests, HTTP errors, console
-    errors and uncaught exceptions, as Playwright reports them."""
+    errors and uncaught exceptions, as Playwright reports them (since the last ``clear``)."""
 
     def __init__(self, page):
         self.requests: list[str] = []
@@ -513,10 +514,21 @@ class Watched:
                 and self.problems.append(f"console.{message.type}: {message.text}"))
         page.on("pageerror", lambda error: self.problems.append(f"uncaught: {error}"))
 
+    def clear(self) -> None:
+        self.requests.clear()
+        self.problems.clear()
+
+
+@pytest.fixture(scope="module")
+def _watched_tab(page) -> Watched:
+    return Watched(page)
+
 
 @pytest.fixture
-def watched(page) -> Watched:
-    return Watched(page)
+def watched(_watched_tab) -> Watched:
+    """What the module's tab does during this test."""
+    _watched_tab.clear()
+    return _watched_tab
 
 
 # Runs in the loaded page: what the assertions need, in one round trip.
@@ -561,9 +573,10 @@ def load(page, server, url: str) -> dict:
     return info
 
 
-def serve_an_empty_search_index(page, site) -> list[str]:
-    """Answer the page's request for the search index with an index of no documents, and
-    return the URLs it asked for. mkdocs-material's worker builds its lunr index from the
+@contextlib.contextmanager
+def an_empty_search_index(page, site):
+    """While it lasts, answer the page's requests for the search index with an index of no
+    documents; it yields the URLs the page asked for. mkdocs-material's worker builds its lunr index from the
     1 MB file on every page load, about 0.7 s of CPU here: the same file and the same worker on
     every page, which the search tests below load and query for real."""
     index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
@@ -574,13 +587,16 @@ def serve_an_empty_search_index(page, site) -> list[str]:
         route.fulfill(json={"config": index["config"], "docs": []})
 
     page.route("**/search/search_index.json", empty)
-    return asked
+    try:
+        yield asked
+    finally:
+        page.unroute("**/search/search_index.json", empty)
 
 
 @pytest.mark.parametrize("url", PAGES, ids=lambda u: u.strip("/") or "home")
 def test_page_renders_offline_without_errors(site, server, page, watched, url):
-    index_asked = serve_an_empty_search_index(page, site)
-    info = load(page, server, url)
+    with an_empty_search_index(page, site) as index_asked:
+        info = load(page, server, url)
     name = url.strip("/").replace("/", "-") or "index"
     page.screenshot(path=SCREENSHOTS / f"{name}.jpg", type="jpeg", quality=80, full_page=FULL_PAGE_SCREENSHOTS)
 
