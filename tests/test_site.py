@@ -48,7 +48,8 @@ SCREENSHOTS = ROOT / "artifacts" / "site"
 FULL_PAGE_SCREENSHOTS = os.environ.get("LSM_FULL_SCREENSHOTS") == "1"
 # Debian's and Ubuntu's package names first, then Google's builds (GitHub's runners have one).
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]  # CI runs as root in a container
+# --no-sandbox: CI runs as root in a container; nothing here needs the network or a GPU.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
 LAPTOP = {"width": 1280, "height": 800}
 INSTALL_HINT = (
     "no Chromium found: install it (Debian/Ubuntu: sudo apt-get install chromium) "
