@@ -568,10 +568,14 @@ INSPECT = r"""(async () => {
 
 
 def load(page, server, url: str) -> dict:
-    page.goto(server + url)
-    info = page.evaluate(INSPECT)
-    page.wait_for_timeout(200)  # late requests (fonts, lazy images) show up as events
-    return info
+    """Open ``url`` and return what INSPECT finds once its fonts and images are in.
+
+    It waits for the last request a page makes, the search worker's fetch of the index, to
+    finish; the evaluation is a barrier: every event of the page before its answer (a failed
+    request, a console error) has reached ``watched`` when it returns."""
+    with page.expect_request_finished(lambda request: request.url.endswith("/search/search_index.json")):
+        page.goto(server + url)
+    return page.evaluate(INSPECT)
 
 
 @contextlib.contextmanager
