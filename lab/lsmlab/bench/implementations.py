@@ -24,6 +24,7 @@ import torch
 import lsm
 
 from lsm._validation import compute_dtype
+from lsmlab.aten import aten_calls
 
 #: What an implementation's output is compared with (see :mod:`lsmlab.bench.checks`);
 #: "op" means one ATen op, compared with the same op in float64 (its ``expected``), and
@@ -382,26 +383,13 @@ def aten_ops(impl: Implementation) -> list[str] | None:
     """
     if impl.compiled:
         return None
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    class Record(TorchDispatchMode):
-        def __init__(self) -> None:
-            super().__init__()
-            self.ops: list[str] = []
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            overload = "" if func._overloadname == "default" else "." + func._overloadname
-            self.ops.append(func.overloadpacket.__name__ + overload)
-            return func(*args, **(kwargs or {}))
-
     x = torch.randn(2, 8)
     try:
         state = impl.allocate(x)
-        with Record() as rec:
-            impl.run(x, state)
+        calls = aten_calls(impl.run, x, state)
     except Exception:
         return None
-    return rec.ops
+    return [call.qualified for call in calls]
 
 
 #: Names in reporting order.
