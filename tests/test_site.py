@@ -325,6 +325,21 @@ def test_every_link_between_pages_reaches_a_page_and_its_anchor(site, url):
             assert fragment in anchors_of(page), f"{url or 'home'}: {href}: the page has no anchor #{fragment}"
 
 
+@pytest.mark.parametrize("url", PAGES)
+def test_every_file_a_page_loads_is_published(site, url):
+    """Stylesheets, scripts, icons and images named in the HTML exist in the site. The browser
+    test sees most of these as requests, but not the favicon: Chromium asks for it after the
+    load event and the search index, where ``load`` stops watching."""
+    page = html_of(site, url)
+    named = [e.get("href") for e in select(page, "link[href]")]  # prev and next: pages
+    named += [e.get("src") for e in select(page, "script[src], img[src], source[src]")]
+    local = [n for n in named if not re.match(r"[a-z][a-z0-9+.-]*:|//", n)]
+    assert any("favicon" in n for n in local), f"{url or 'home'}: no favicon link"
+    targets = {n: (site / url / n.partition("#")[0].partition("?")[0]).resolve() for n in local}
+    missing = [n for n, t in targets.items() if not (t / "index.html" if t.is_dir() else t).is_file()]
+    assert not missing, f"{url or 'home'}: {missing}"
+
+
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_every_notebook_links_the_notation_page_from_its_first_cell(site, notebook):
     first = select_one(html_of(site, page_url(notebook)), "article .jp-MarkdownCell")
@@ -570,9 +585,10 @@ INSPECT = r"""(async () => {
 def load(page, server, url: str) -> dict:
     """Open ``url`` and return what INSPECT finds once its fonts and images are in.
 
-    It waits for the last request a page makes, the search worker's fetch of the index, to
-    finish; the evaluation is a barrier: every event of the page before its answer (a failed
-    request, a console error) has reached ``watched`` when it returns."""
+    It waits for the search worker's fetch of the index to finish, the last request of a page
+    but the favicon (which test_every_file_a_page_loads_is_published checks in the HTML); the
+    evaluation is a barrier: every event of the page before its answer (a failed request, a
+    console error) has reached ``watched`` when it returns."""
     with page.expect_request_finished(lambda request: request.url.endswith("/search/search_index.json")):
         page.goto(server + url)
     return page.evaluate(INSPECT)
