@@ -6,8 +6,9 @@ rendered at build time by KaTeX (tools/mkdocs_math.py), and no TeX is left. The 
 serve it on 127.0.0.1 and load every page in headless Chromium, driven by Playwright
 (pytest-playwright), and check that no math script runs, that every formula is on
 the page as KaTeX output, that every plot loads, that no request fails or leaves the site, and
-that the console stays clean. A screenshot of each page's first screen goes to artifacts/site/
-(gitignored) for a human to look at.
+that the console stays clean; then, at phone width (390 px), that nothing is cut off at the
+screen's edge and that every box that scrolls sideways shows its scroll shadows. Screenshots of
+each page's first screen at both widths go to artifacts/site/ (gitignored) for a human to look at.
 
 Chromium comes from the system (Debian: ``apt-get install chromium``; $LSM_CHROMIUM names
 another binary): Playwright launches it by its path and never downloads a browser. Without one
@@ -51,6 +52,7 @@ CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrom
 # --no-sandbox: CI runs as root in a container; nothing here needs the network or a GPU.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
 LAPTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
 INSTALL_HINT = (
     "no Chromium found: install it (Debian/Ubuntu: sudo apt-get install chromium) "
     "or point $LSM_CHROMIUM at a Chrome/Chromium binary"
@@ -582,6 +584,31 @@ INSPECT = r"""(async () => {
 })()"""
 
 
+# Runs in a loaded page at phone width: the elements of the article that stick out past an edge
+# of the screen (what lies inside a box that scrolls sideways is reached by scrolling it; inside a
+# box that clips, it paints only within that box), and the boxes that overflow sideways without
+# the scroll shadows of extra.css.
+AT_PHONE_WIDTH = r"""(() => {
+  const width = document.documentElement.clientWidth, clipped = [], uncued = [];
+  const name = (e) => e.tagName.toLowerCase() + [...e.classList].map((c) => '.' + c).join('');
+  const walk = document.createTreeWalker(document.querySelector('article'), NodeFilter.SHOW_ELEMENT);
+  const skip = (e) => { let last = e; while (last.lastElementChild) last = last.lastElementChild; walk.currentNode = last; };
+  for (let e = walk.currentNode; e; e = walk.nextNode()) {
+    if (e.classList.contains('katex-mathml')) { skip(e); continue; }  // for screen readers, clipped to nothing
+    const box = e.getBoundingClientRect();
+    if (box.width && (box.right > width + 1 || box.left < -1)) clipped.push(`${name(e)} at ${Math.round(box.left)}..${Math.round(box.right)} px`);
+    const style = getComputedStyle(e);
+    if (['auto', 'scroll'].includes(style.overflowX) && e.scrollWidth > e.clientWidth + 1) {
+      if (!style.backgroundImage.includes('radial-gradient') || !style.backgroundAttachment.includes('local')) uncued.push(name(e));
+      skip(e);  // what the box scrolls is reached by scrolling it
+    } else if (['hidden', 'clip'].includes(style.overflowX)) {
+      skip(e);  // nothing inside paints outside this box (KaTeX's wide SVG strokes, an svg)
+    }
+  }
+  return {width, clipped, uncued};
+})()"""
+
+
 def load(page, server, url: str) -> dict:
     """Open ``url`` and return what INSPECT finds once its fonts and images are in.
 
@@ -645,6 +672,18 @@ def test_page_renders_offline_without_errors(site, server, page, watched, url):
     assert not info["rawTex"], f"TeX left unrendered: {info['rawTex']}"
     broken = [i["src"] for i in info["images"] if not (i["ok"] and i["w"] > 0)]
     assert not broken, f"images that did not load: {broken}"
+
+    # The same page on a phone (laid out again at 390 px, not reloaded).
+    page.set_viewport_size(PHONE)
+    try:
+        phone = page.evaluate(AT_PHONE_WIDTH)
+        page.screenshot(path=SCREENSHOTS / f"{name}-phone.jpg", type="jpeg", quality=80, full_page=FULL_PAGE_SCREENSHOTS)
+    finally:
+        page.goto("about:blank")  # so that this page is not laid out again at laptop width
+        page.set_viewport_size(LAPTOP)
+    assert phone["width"] == PHONE["width"]
+    assert not phone["clipped"], f"at {PHONE['width']} px, cut off at the screen's edge: {phone['clipped'][:5]}"
+    assert not phone["uncued"], f"at {PHONE['width']} px, boxes that scroll sideways with no scroll shadow: {phone['uncued']}"
 
 
 @pytest.mark.parametrize("url", PAGES, ids=lambda u: u.strip("/") or "home")
