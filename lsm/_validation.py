@@ -72,9 +72,10 @@ def as_floating(x: object, name: str, fn: str, dtype: object = None) -> torch.Te
 def normalize_dim(dim: object, ndim: int, fn: str) -> int:
     """Return ``dim`` as a non-negative index, checking type and range like torch.
 
-    torch takes an int, a numpy integer or an integer 0-dim tensor, and refuses a bool,
-    a float and a tensor with dimensions (even one element), and so does lsm. A 0-dim
-    tensor counts as having one dimension, so dims -1 and 0 are valid for it.
+    torch.softmax takes an int, a numpy integer or an integer 0-dim tensor, and refuses a bool,
+    a float and a tensor with dimensions (even one element), and so does lsm (logsumexp's
+    dims, an int list in torch, take more: :func:`normalize_dims`). A 0-dim tensor counts as
+    having one dimension, so dims -1 and 0 are valid for it.
     """
     try:
         if isinstance(dim, bool) or (isinstance(dim, torch.Tensor) and dim.dim() != 0):
@@ -94,14 +95,28 @@ def normalize_dim(dim: object, ndim: int, fn: str) -> int:
     return dim % rank
 
 
+def _int_list_element(dim: object) -> object:
+    """A one-element integer tensor as the 0-dim tensor of its element; anything else as is.
+
+    torch's parser of int lists (``torch.logsumexp``'s ``dim``) reads such a tensor, of any
+    shape, as its element, whether it is the whole ``dim`` or one entry of it: it takes
+    ``torch.tensor([1])`` where ``torch.softmax`` refuses it. A bool tensor, which torch also
+    reads that way, is refused here as a bool is."""
+    if isinstance(dim, torch.Tensor) and dim.numel() == 1 and not (dim.is_floating_point() or dim.is_complex()):
+        return dim.reshape(()) if dim.dtype != torch.bool else dim
+    return dim
+
+
 def normalize_dims(dims: object, ndim: int, fn: str) -> tuple[int, ...]:
-    """Return a tuple or list of dims as sorted non-negative indices, each checked by
+    """Return a dim or a tuple or list of dims, as torch's int-list arguments take them
+    (:func:`_int_list_element`), as sorted non-negative indices, each checked by
     :func:`normalize_dim`; empty and repeated dims are refused, as torch refuses them."""
+    dims = _int_list_element(dims)
     if not isinstance(dims, (tuple, list)):
         return (normalize_dim(dims, ndim, fn),)
     if len(dims) == 0:
         raise ValueError(f"lsm.{fn}: dim=() names no dimension; name at least one, for example dim=-1.")
-    normalized = [normalize_dim(d, ndim, fn) for d in dims]
+    normalized = [normalize_dim(_int_list_element(d), ndim, fn) for d in dims]
     if len(set(normalized)) != len(normalized):
         raise ValueError(f"lsm.{fn}: dim={tuple(dims)!r} names a dimension more than once; name each once.")
     return tuple(sorted(normalized))

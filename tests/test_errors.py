@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 import torch
 
@@ -63,10 +64,11 @@ def test_dim_out_of_range(fn, shape, dim, valid):
 @pytest.mark.parametrize("fn", REDUCING)
 @pytest.mark.parametrize("dim", [None, 1.0, True, torch.tensor([1]), torch.tensor(1.0), (0, 1)])
 def test_dim_must_be_an_int(fn, dim):
-    """What torch refuses, lsm refuses: a bool, a float, a 1-element tensor (torch: "must be
-    int, not Tensor"); only logsumexp takes a tuple, as torch.logsumexp does."""
-    if fn is lsm.logsumexp and isinstance(dim, tuple):
-        pytest.skip("logsumexp reduces over a tuple of dims (tested below)")
+    """What torch refuses, lsm refuses: a bool, a float, a 1-element tensor for softmax
+    (torch: "must be int, not Tensor"); only logsumexp takes a tuple and a 1-element integer
+    tensor, as torch.logsumexp does (tested below)."""
+    if fn is lsm.logsumexp and (isinstance(dim, tuple) or (isinstance(dim, torch.Tensor) and not dim.is_floating_point())):
+        pytest.skip("logsumexp reduces over a tuple of dims or a 1-element integer tensor (tested below)")
     with pytest.raises(TypeError, match="dim must be an int") as info:
         fn(torch.zeros(2, 3), dim)
     assert "no implicit dim" in str(info.value)
@@ -93,11 +95,44 @@ def test_logsumexp_over_a_tuple_of_dims_matches_torch(dim, keepdim):
 
 @pytest.mark.parametrize("fn", REDUCING)
 def test_integer_like_dims_are_accepted(fn):
-    import numpy as np
-
     x = torch.zeros(2, 3)
     for dim in (np.int64(1), torch.tensor(1)):
         torch.testing.assert_close(fn(x, dim), fn(x, 1))
+
+
+DIM_FORMS = [
+    1, -1, np.int64(1), torch.tensor(1), torch.tensor([1]), torch.tensor([[1]]), torch.tensor([1], dtype=torch.int32),
+    torch.tensor([-1], dtype=torch.uint8), torch.tensor([0, 1]), torch.tensor(1.0), torch.tensor([1.0]), 1.0, True,
+    np.array([1]), [1], (1,), (0, 1), [torch.tensor([1]), 0], (torch.tensor(0), np.int64(1)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("fn", REDUCING)
+@pytest.mark.parametrize("dim", DIM_FORMS, ids=repr)
+def test_dim_is_accepted_exactly_where_torch_accepts_it(fn, dim):
+    """Each form of ``dim`` is taken by lsm when, and only when, its torch counterpart takes
+    it, with torch's result: softmax and log_softmax take one int (a Python, numpy or 0-dim
+    integer tensor); logsumexp's dim is an int list in torch, so a list or tuple of those and
+    a 1-element integer tensor of any shape also work. (torch's int lists even read
+    ``torch.tensor([True])`` as 1; lsm refuses a bool tensor, as it refuses True.)"""
+    counterpart = {"logsumexp": torch.logsumexp, "softmax": torch.softmax, "naive_softmax": torch.softmax}.get(
+        fn.__name__, torch.log_softmax
+    )
+    x = torch.randn(2, 3, generator=torch.Generator().manual_seed(3))
+    try:
+        expected = counterpart(x, dim)
+    except (TypeError, RuntimeError, IndexError):
+        with pytest.raises((TypeError, IndexError), match=r"lsm\.\w+: dim"):
+            fn(x, dim)
+    else:
+        torch.testing.assert_close(fn(x, dim), expected, rtol=1e-6, atol=0)
+
+
+def test_a_bool_tensor_is_not_a_dim_although_torch_logsumexp_takes_one():
+    x = torch.zeros(2, 3)
+    assert torch.logsumexp(x, torch.tensor([True])).shape == (2,)  # torch reads it as dim 1
+    with pytest.raises(TypeError, match="dim must be an int"):
+        lsm.logsumexp(x, torch.tensor([True]))
 
 
 @pytest.mark.parametrize("fn", REDUCING)
