@@ -9,9 +9,11 @@ Every check runs once per call. The checks of shapes, dtypes and arguments read 
 metadata, so they also hold under ``torch.compile``, ``torch.export``, meta and fake tensors.
 The one check of values, that every class index is in range, reads the target: in eager
 mode on the CPU it raises ValueError naming the first bad class; while compiling or
-tracing, and on other devices, it is ``torch._assert_async`` (no host synchronisation; the
+exporting, and on other devices, it is ``torch._assert_async`` (no host synchronisation; the
 message is the same, the exception a RuntimeError when the device reports it); on meta,
 fake and ``torch.func``-batched targets there are no values to read and it is skipped.
+``torch.jit.trace`` keeps only operators whose results are used and drops the assert: a
+traced loss given a class out of range fails in torch's own ``gather``, with torch's message.
 """
 
 from __future__ import annotations
@@ -108,7 +110,7 @@ def _check_class_range(target: torch.Tensor, ignore_index: int, n_classes: int, 
             f"indices are 0..{n_classes - 1} (a target equal to ignore_index={ignore_index} skips its sample)."
         )
 
-    if torch.compiler.is_compiling() or torch.jit.is_tracing():
+    if torch.compiler.is_compiling() or torch.jit.is_tracing():  # no branch on a value: it would be baked in
         torch._assert_async(~out_of_range.any(), message("a class index out of range"))
     elif not (_has_values(target) and _has_values(out_of_range)):
         return  # meta, fake or torch.func-batched: no values to read (vmap has no rule for the assert)

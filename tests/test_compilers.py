@@ -9,6 +9,8 @@ exporting or tracing, and still stops a bad target.
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -128,6 +130,27 @@ def test_a_class_out_of_range_is_still_stopped_when_compiled(loss):
     assert torch.isfinite(compiled(X, T))
     with pytest.raises(RuntimeError, match=r"target holds a class index out of range, but `\w+` has 5 classes"):
         compiled(X, torch.tensor([0, 5, 1, 2]))
+
+
+@pytest.mark.parametrize("loss", [lsm.nll_loss, lsm.cross_entropy])
+def test_a_class_out_of_range_is_still_stopped_when_exported(loss):
+    exported = torch.export.export(_Module(loss), (X, T)).module()
+    assert torch.isfinite(exported(X, T))
+    with pytest.raises(RuntimeError, match=r"target holds a class index out of range, but `\w+` has 5 classes"):
+        exported(X, torch.tensor([0, 5, 1, 2]))
+
+
+@pytest.mark.parametrize("loss", [lsm.nll_loss, lsm.cross_entropy])
+def test_a_traced_loss_given_a_class_out_of_range_fails_in_torchs_gather(loss):
+    """torch.jit.trace drops lsm's check (an assert whose result nothing uses), so the message
+    is torch's, not lsm's; what matters is that no value comes back. An ignored target still
+    works in the traced graph."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        traced = torch.jit.trace(loss, (X, T))
+    torch.testing.assert_close(traced(X, torch.tensor([0, -100, 1, 2])), loss(X, torch.tensor([0, -100, 1, 2])))
+    with pytest.raises(RuntimeError, match="out of bounds"):
+        traced(X, torch.tensor([0, 5, 1, 2]))
 
 
 def test_the_losses_check_their_inputs_once_per_call(monkeypatch):
