@@ -130,6 +130,11 @@ def test_half_precision_reductions_accumulate_in_float32(dtype):
         assert total == float("inf")
     else:
         assert abs(total - exact_total) <= 2 * eps * exact_total
+    # nll_loss reduces the same way: its mean of half-precision log-probabilities is finite too
+    log_probs = F.log_softmax(logits.double(), dim=1).to(dtype)
+    exact_nll = F.nll_loss(log_probs.double(), target)
+    got_nll = lsm.nll_loss(log_probs, target)
+    assert got_nll.dtype == dtype and abs(got_nll.double() - exact_nll) <= 2 * eps * exact_nll
 
 
 # --------------------------------------------- class probabilities and label smoothing

@@ -228,6 +228,15 @@ def test_per_sample_loss_gradients_match_torch(name, probabilities):
 
 
 @pytest.mark.parametrize("name,probabilities", CASES, ids=IDS)
+def test_the_batch_loss_gradient_and_hessian_match_torch(name, probabilities):
+    """grad and hessian of the whole batch's loss (a mean over the samples), not per sample."""
+    ours, theirs = LOSSES[name]
+    x, t = _samples(probabilities)
+    close(grad(ours)(x, t), grad(theirs)(x, t))
+    close(torch.func.hessian(ours)(x, t), torch.func.hessian(theirs)(x, t))
+
+
+@pytest.mark.parametrize("name,probabilities", CASES, ids=IDS)
 @pytest.mark.parametrize("transform", [jacrev, jacfwd], ids=["jacrev", "jacfwd"])
 def test_loss_jacobians_match_torch(name, probabilities, transform):
     ours, theirs = LOSSES[name]
