@@ -17,7 +17,7 @@ NOTEBOOKS := $(wildcard notebooks/*.ipynb)
 help:
 	@echo "make test       unit tests + strict nbval over every notebook + the site (built strictly,"
 	@echo "                every page checked in headless Chromium) + mkdocs build --strict into site/"
-	@echo "make site-test  only the site checks (tests/test_site.py; screenshots in artifacts/site/)"
+	@echo "make site-test  only the site checks (tests/test_site.py; screenshots at 1280 and 390 px in artifacts/site/)"
 	@echo "make docs       build the site from the notebooks' stored outputs into site/"
 	@echo "make serve      browse the site on http://127.0.0.1:8000"
 	@echo "make notebooks  re-execute every notebook and store its outputs (then nbval holds them)"
@@ -54,7 +54,7 @@ test: $(READY) $(KATEX)
 	@test -f .site-built-by-tests || $(BIN)/python -m mkdocs build --strict --quiet --site-dir site
 
 site-test: $(READY) $(KATEX)
-	$(BIN)/python -m pytest -n0 tests/test_site.py $(PYTEST_ARGS)
+	LSM_SCREENSHOTS=1 $(BIN)/python -m pytest -n0 tests/test_site.py $(PYTEST_ARGS)
 
 unit: $(READY)
 	$(BIN)/python -m pytest tests --ignore=tests/test_site.py $(PYTEST_ARGS)

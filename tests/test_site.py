@@ -45,7 +45,10 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 MARKDOWN_PAGES = sorted(p.relative_to(ROOT / "docs") for p in (ROOT / "docs").rglob("*.md"))
 SCREENSHOTS = ROOT / "artifacts" / "site"
-# The first screen of every page by default; LSM_FULL_SCREENSHOTS=1 captures whole pages.
+# Screenshots are taken in CI ($CI; the workflow uploads them) and by `make site-test`
+# (LSM_SCREENSHOTS=1), not by a local `make test`: its 32 cost about 3 core-seconds. The first
+# screen of every page by default; LSM_FULL_SCREENSHOTS=1 captures whole pages.
+TAKE_SCREENSHOTS = os.environ.get("LSM_SCREENSHOTS", os.environ.get("CI", "")) not in ("", "0", "false")
 FULL_PAGE_SCREENSHOTS = os.environ.get("LSM_FULL_SCREENSHOTS") == "1"
 # Debian's and Ubuntu's package names first, then Google's builds (GitHub's runners have one).
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
@@ -57,6 +60,12 @@ INSTALL_HINT = (
     "no Chromium found: install it (Debian/Ubuntu: sudo apt-get install chromium) "
     "or point $LSM_CHROMIUM at a Chrome/Chromium binary"
 )
+
+
+def screenshot(page, name: str) -> None:
+    """The page's first screen (the whole page with LSM_FULL_SCREENSHOTS=1) as artifacts/site/<name>.jpg."""
+    if TAKE_SCREENSHOTS:
+        page.screenshot(path=SCREENSHOTS / f"{name}.jpg", type="jpeg", quality=80, full_page=FULL_PAGE_SCREENSHOTS)
 
 
 def page_url(source: Path) -> str:
@@ -646,7 +655,7 @@ def test_page_renders_offline_without_errors(site, server, page, watched, url):
     with an_empty_search_index(page, site) as index_asked:
         info = load(page, server, url)
     name = url.strip("/").replace("/", "-") or "index"
-    page.screenshot(path=SCREENSHOTS / f"{name}.jpg", type="jpeg", quality=80, full_page=FULL_PAGE_SCREENSHOTS)
+    screenshot(page, name)
 
     outside = [u for u in watched.requests if not u.startswith((server, "data:", "blob:"))]
     assert not outside, f"requests that leave the site: {outside}"
@@ -677,7 +686,7 @@ def test_page_renders_offline_without_errors(site, server, page, watched, url):
     page.set_viewport_size(PHONE)
     try:
         phone = page.evaluate(AT_PHONE_WIDTH)
-        page.screenshot(path=SCREENSHOTS / f"{name}-phone.jpg", type="jpeg", quality=80, full_page=FULL_PAGE_SCREENSHOTS)
+        screenshot(page, f"{name}-phone")
     finally:
         page.goto("about:blank")  # so that this page is not laid out again at laptop width
         page.set_viewport_size(LAPTOP)
@@ -860,12 +869,12 @@ def test_every_plot_is_a_file_beside_its_page_that_opens_in_the_lightbox(site, n
 
 def test_a_click_on_a_plot_opens_it_full_screen(site, server, page, watched):
     with an_empty_search_index(page, site):
-        load(page, server, "notebooks/02_overflow_underflow/")
+        load(page, server, "notebooks/08_cpu_vs_cuda/")  # one of the lighter pages with a plot
     page.locator("article a.glightbox").first.click()
     shown = page.locator(".glightbox-container .gslide.current .gslide-image img")
     shown.wait_for(timeout=10_000)
     shown = shown.evaluate("img => ({src: new URL(img.src).pathname, w: img.naturalWidth})")
-    assert shown["src"].startswith("/notebooks/02_overflow_underflow/plot-") and shown["w"] > 0
+    assert shown["src"].startswith("/notebooks/08_cpu_vs_cuda/plot-") and shown["w"] > 0
     assert not watched.problems, "\n".join(watched.problems)
 
 
