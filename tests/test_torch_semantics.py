@@ -283,3 +283,27 @@ def test_the_jacobian_helpers_under_vmap_and_grad(ours, theirs):
         return lambda r: (f(r) * weights).sum()
 
     close(vmap(grad(scalar(ours)))(x), vmap(grad(scalar(jacrev(lambda r: theirs(r, 0)))))(x))
+
+
+@pytest.mark.parametrize(
+    "ours,theirs",
+    [(lsm.softmax_jacobian, torch.softmax), (lsm.log_softmax_jacobian, torch.log_softmax)],
+    ids=["softmax_jacobian", "log_softmax_jacobian"],
+)
+def test_the_jacobian_helpers_under_jacrev_jacfwd_hessian_and_forward_ad(ours, theirs):
+    """The helper's own derivatives are those of torch's Jacobian (second derivatives of
+    torch's function), by reverse and forward mode; gradcheck with forward AD and batched
+    gradients, and gradgradcheck, hold."""
+    x = logits(5, seed=8)
+
+    def reference(r):
+        return jacrev(lambda v: theirs(v, 0))(r)
+
+    close(jacrev(ours)(x), jacrev(reference)(x))
+    close(jacfwd(ours)(x), jacfwd(reference)(x))
+    close(torch.func.hessian(lambda r: ours(r).sum())(x), torch.func.hessian(lambda r: reference(r).sum())(x))
+    x.requires_grad_()
+    assert torch.autograd.gradcheck(
+        ours, (x,), check_forward_ad=True, check_batched_grad=True, check_batched_forward_grad=True
+    )
+    assert torch.autograd.gradgradcheck(ours, (x,))
