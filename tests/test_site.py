@@ -618,6 +618,60 @@ AT_PHONE_WIDTH = r"""(() => {
 })()"""
 
 
+def rgb(css: str) -> tuple[list[float], float]:
+    """A CSS ``rgb(r, g, b)`` or ``rgba(r, g, b, a)`` colour: channels in [0, 1] and alpha."""
+    values = [float(v) for v in re.findall(r"[\d.]+", css)]
+    return [v / 255 for v in values[:3]], (values[3] if len(values) > 3 else 1.0)
+
+
+def relative_luminance(channels: list[float]) -> float:
+    """WCAG 2 relative luminance of an sRGB colour."""
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(foreground: str, background: str) -> float:
+    """WCAG 2 contrast ratio of text over an opaque background (a translucent text colour
+    blended over it first, as the browser paints it)."""
+    (fg, alpha), (bg, _) = rgb(foreground), rgb(background)
+    painted = [alpha * f + (1 - alpha) * b for f, b in zip(fg, bg)]
+    hi, lo = sorted((relative_luminance(painted), relative_luminance(bg)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+# Runs in a loaded page: switches it to a colour scheme as the palette toggle does (mkdocs-material's
+# "default" and "slate") and returns (text colour, colour behind it) for the first paragraph,
+# code block, printed output, formula and link of the article.
+COLOURS = r"""((scheme) => {
+  document.body.setAttribute('data-md-color-scheme', scheme);
+  getComputedStyle(document.body).color;  // starts the colour transitions (links: 125 ms) ...
+  document.getAnimations().forEach((a) => a.finish());  // ... and ends them: the settled colours
+  const behind = (el) => {
+    for (; el; el = el.parentElement) {
+      const c = getComputedStyle(el).backgroundColor;
+      if (c && !c.endsWith(', 0)') && c !== 'transparent') return c;
+    }
+    return 'rgb(255, 255, 255)';
+  };
+  const pick = (sel) => { const el = document.querySelector(sel);
+    return el ? [getComputedStyle(el).color, behind(el)] : null; };
+  return {prose: pick('article p'),
+          code: pick('article .highlight pre, article .highlight-ipynb pre, article pre code'),
+          output: pick('article .jp-OutputArea-output pre'),
+          formula: pick('article .katex'),
+          link: pick('article p a[href]')};
+})"""
+
+
+def assert_readable(colours: dict, scheme: str, url: str) -> None:
+    """The page has a paragraph; each kind of text found keeps a WCAG contrast of at least 4.5
+    against what is behind it."""
+    assert colours["prose"], f"{url or 'home'}: no paragraph"
+    for what, pair in colours.items():
+        if pair:
+            assert contrast(*pair) >= 4.5, f"{url or 'home'}, {scheme}: {what} {pair} contrast {contrast(*pair):.2f}"
+
+
 def load(page, server, url: str) -> dict:
     """Open ``url`` and return what INSPECT finds once its fonts and images are in.
 
@@ -681,18 +735,24 @@ def test_page_renders_offline_without_errors(site, server, page, watched, url):
     assert not info["rawTex"], f"TeX left unrendered: {info['rawTex']}"
     broken = [i["src"] for i in info["images"] if not (i["ok"] and i["w"] > 0)]
     assert not broken, f"images that did not load: {broken}"
+    assert page.locator("[data-md-component=palette] input").count() == 2, "the light/dark toggle"
+    assert_readable(page.evaluate(COLOURS, "default"), "light", url)
 
     # The same page on a phone (laid out again at 390 px, not reloaded).
+    # ... and in the dark scheme, as the toggle switches it.
     page.set_viewport_size(PHONE)
     try:
         phone = page.evaluate(AT_PHONE_WIDTH)
         screenshot(page, f"{name}-phone")
+        dark = page.evaluate(COLOURS, "slate")
+        screenshot(page, f"{name}-phone-dark")
     finally:
         page.goto("about:blank")  # so that this page is not laid out again at laptop width
         page.set_viewport_size(LAPTOP)
     assert phone["width"] == PHONE["width"]
     assert not phone["clipped"], f"at {PHONE['width']} px, cut off at the screen's edge: {phone['clipped'][:5]}"
     assert not phone["uncued"], f"at {PHONE['width']} px, boxes that scroll sideways with no scroll shadow: {phone['uncued']}"
+    assert_readable(dark, "dark", url)
 
 
 @pytest.mark.parametrize("url", PAGES, ids=lambda u: u.strip("/") or "home")
@@ -794,56 +854,6 @@ def test_glossary_terms_are_whole_words_of_the_search_index(site):
     separator = re.compile(index["config"]["separator"].replace("\\u200b", "\u200b"))
     tokens = {t for doc in index["docs"] for t in separator.split(re.sub("<[^>]+>", " ", doc["text"])) if t}
     assert set(terms) <= tokens, f"glossary terms split by the segmenter: {set(terms) - tokens}"
-
-
-def rgb(css: str) -> tuple[list[float], float]:
-    """A CSS ``rgb(r, g, b)`` or ``rgba(r, g, b, a)`` colour: channels in [0, 1] and alpha."""
-    values = [float(v) for v in re.findall(r"[\d.]+", css)]
-    return [v / 255 for v in values[:3]], (values[3] if len(values) > 3 else 1.0)
-
-
-def relative_luminance(channels: list[float]) -> float:
-    """WCAG 2 relative luminance of an sRGB colour."""
-    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-
-def contrast(foreground: str, background: str) -> float:
-    """WCAG 2 contrast ratio of text over an opaque background (a translucent text colour
-    blended over it first, as the browser paints it)."""
-    (fg, alpha), (bg, _) = rgb(foreground), rgb(background)
-    painted = [alpha * f + (1 - alpha) * b for f, b in zip(fg, bg)]
-    hi, lo = sorted((relative_luminance(painted), relative_luminance(bg)), reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
-
-
-@pytest.mark.parametrize("url", ["", "notebooks/01_softmax/"], ids=["home", "notebook"])
-def test_both_colour_schemes_have_readable_text_and_code(site, server, page, url):
-    """The toggle offers light and dark (mkdocs-material's default and slate); in each, prose,
-    code and code output keep a WCAG contrast of at least 4.5 against what is behind them."""
-    with an_empty_search_index(page, site):
-        load(page, server, url)
-    assert page.locator("[data-md-component=palette] input").count() == 2
-    for scheme in ("default", "slate"):
-        colours = page.evaluate(r"""((scheme) => {
-          document.body.setAttribute('data-md-color-scheme', scheme);
-          const bg = (el) => {
-            for (; el; el = el.parentElement) {
-              const c = getComputedStyle(el).backgroundColor;
-              if (c && !c.endsWith(', 0)') && c !== 'transparent') return c;
-            }
-            return 'rgb(255, 255, 255)';
-          };
-          const pick = (sel) => { const el = document.querySelector(sel);
-            return el ? [getComputedStyle(el).color, bg(el)] : null; };
-          return {prose: pick('article p'),
-                  code: pick('article .highlight pre, article .highlight-ipynb pre, article pre code'),
-                  output: pick('article .jp-OutputArea-output pre')};
-        })""", scheme)
-        assert colours["prose"] and colours["code"], colours
-        for what, pair in colours.items():
-            if pair:
-                assert contrast(*pair) >= 4.5, f"{scheme}: {what} {pair} contrast {contrast(*pair):.2f}"
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
