@@ -34,6 +34,7 @@ import threading
 import time
 import urllib.parse
 from importlib.metadata import distributions
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -927,3 +928,42 @@ def test_search_snippets_hold_no_cell_prompts_or_copy_notices(site):
     assert "Copied!" not in notebook_text
     assert not re.search(r"(?:In|Out)\s*\[\d*\]:", notebook_text)
     assert "<pre>import math" in notebook_text and "softmax_literal" in notebook_text  # code is still found
+    # ... once: not again from the hidden copy of each cell that the copy button copies
+    flat = unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", notebook_text)))
+    cells = [re.sub(r"\s+", " ", "".join(cell["source"])).strip() for notebook in NOTEBOOKS
+             for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"] if cell["cell_type"] == "code"]  # fmt: skip
+    twice = [code[:60] for code in cells if len(code) > 40 and flat.count(code) > cells.count(code)]
+    assert not twice, f"{len(twice)} code cells indexed twice, for example {twice[:3]}"
+
+
+def test_search_snippets_show_formulas_as_text_not_tex(site):
+    """The search plugin indexes the pages before KaTeX renders their math; tools/mkdocs_math.py
+    turns each formula of the index into text, outside code, titles included."""
+    index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    code = re.compile(r"<(pre|code)\b[^>]*>.*?(?:</\1>|$)", re.S)  # an entry can end inside code
+    tex = re.compile(r"\\[(\[]|\$[^$\s][^$]*\$|\\(?:frac|operatorname|sum|log|max|mathrm|infty)\b")
+    left = [(doc["location"], m.group(0)) for doc in index["docs"] for field in ("title", "text")
+            for m in tex.finditer(code.sub(" ", doc[field]))]  # fmt: skip
+    assert not left, f"TeX left in the search index: {left[:5]}"
+    home = next(doc["text"] for doc in index["docs"] if doc["location"] == "#why-log_softmax-exists")
+    assert "s_i = softmax(x)_i = e^{x_i} / ∑_j e^{x_j}" in home
+    assert "Why c = max_j x_j" in {re.sub(r"\W+$", "", doc["title"]) for doc in index["docs"]}
+
+
+def test_formulas_become_plain_text_for_the_search_index():
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import mkdocs_math
+    finally:
+        sys.path.pop(0)
+
+    cases = {
+        r"\log s_i = (x_i - c) - \operatorname{log1p}\Big(\sum_{j \ne k} e^{x_j - c}\Big)":
+            "log s_i = (x_i - c) - log1p(∑_{j ≠ k} e^{x_j - c})",
+        r"\frac{\partial \ell}{\partial x} = \Big(\sum_c a_c\Big)\, s - a": "(∂ ℓ)/(∂ x) = (∑_c a_c) s - a",
+        r"u = 2^{-p}, \quad s_i \ge 2^{p+1}": "u = 2^{-p}, s_i ≥ 2^{p+1}",
+        r"\epsilon = 2u": "ϵ = 2u",
+        r"[-\infty, 0)": "[-∞, 0)",
+    }  # fmt: skip
+    for tex, text in cases.items():
+        assert mkdocs_math.formula_text(tex) == text, tex

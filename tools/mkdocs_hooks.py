@@ -301,9 +301,13 @@ def describe_plots(html: str, page) -> str:
     return html
 
 
-# What the search index should not hold: the cells' prompts ("In [2]:") and the copy buttons'
-# "Copied!" notices, which would otherwise open every snippet of a notebook section.
-_NOT_SEARCHED = re.compile(r'(<div class="jp-(?:Input|Output)Prompt[^"]*"|<clipboard-copy)(?=[\s>])')
+# What the search index should not hold: the cells' prompts ("In [2]:"), the copy buttons'
+# "Copied!" notices, which would otherwise open every snippet of a notebook section, and the
+# hidden copy of each cell's code that the copy button copies (mkdocs-jupyter's
+# clipboard-copy-txt), which held every cell's code a second time: 282 kB of the 1 MB index.
+_NOT_SEARCHED = re.compile(
+    r'(<div class="jp-(?:Input|Output)Prompt[^"]*"|<clipboard-copy|<div class="clipboard-copy-txt")(?=[\s>])'
+)
 
 
 # nbconvert embeds each plot in the page as a base64 data: URI, a third more bytes than the image,

@@ -12,6 +12,9 @@ JavaScript is loaded and no TeX is left for the browser. Where the formulas are:
   so a dollar sign in code stays one, and cell outputs are never searched;
 * **the table of contents** of a notebook page, whose entries repeat the headings' TeX.
 
+The search index, which mkdocs-material's plugin writes from the pages before their math is
+rendered, gets each formula as plain text instead of TeX (``formula_text``, by pylatexenc).
+
 KaTeX runs in one Node.js process per build (tools/katex_render.js; the version is pinned in
 package-lock.json, installed by ``make``). A formula that KaTeX cannot parse, or reads in
 strict mode as something other than what was written, is a warning naming the page and the
@@ -21,6 +24,7 @@ current browser reads) are copied from node_modules/katex to assets/katex/ on th
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import logging
@@ -166,6 +170,79 @@ def render_math(page_html: str, name: str, notebook: bool) -> tuple[str, int]:
     return page_html, page.count
 
 
+# -- the search index: each formula as plain text ------------------------------------------------
+# mkdocs-material's search plugin indexes the pages before their math is rendered, so its
+# snippets would show TeX ("\operatorname{softmax}(x)_i"). After the build each formula of the
+# index becomes text a reader can read and a query can match, by pylatexenc:
+# "s_i = softmax(x)_i = e^{x_i} / ∑_j e^{x_j}". Braces stay around groups of two or more characters
+# (2^{p+1} is not 2^p+1), a fraction is (a)/(b), and sizing commands are dropped.
+_TAKES_ARGUMENTS = {"frac", "tfrac", "dfrac", "sqrt", "operatorname", "text", "texttt", "textrm", "mathrm",
+                    "mathbin", "mathit", "mathbf", "boldsymbol", "begin", "end"}  # fmt: skip
+_NAMED = ("log", "exp", "max", "min", "lim", "ln", "sup", "inf", "arg", "det", "sin", "cos", "tanh", "sign")
+_SIZING = ("left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "displaystyle")
+_SPACE_AFTER_MACRO = re.compile(r"\\([A-Za-z]+)(?=\s)")
+
+
+@functools.cache
+def _converter():
+    from pylatexenc import latexwalker, macrospec
+    from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
+
+    text = get_default_latex_context_db()
+    text.add_context_category("lsm", prepend=True, macros=[
+        *(MacroTextSpec(name, name) for name in _NAMED),
+        *(MacroTextSpec(name, "") for name in _SIZING),
+        *(MacroTextSpec(name, simplify_repl="(%(1)s)/(%(2)s)") for name in ("frac", "tfrac", "dfrac")),
+        *(MacroTextSpec(name, simplify_repl="%(1)s") for name in sorted(_TAKES_ARGUMENTS - {"frac", "tfrac", "dfrac", "sqrt", "begin", "end"})),
+        MacroTextSpec("ne", "≠"), MacroTextSpec("quad", " "), MacroTextSpec("qquad", "  "),
+    ])  # fmt: skip
+    parsing = latexwalker.get_default_latex_context_db()
+    parsing.add_context_category("lsm", prepend=True, macros=[
+        macrospec.MacroSpec(name, "{{" if name in ("frac", "tfrac", "dfrac") else "{")
+        for name in _TAKES_ARGUMENTS - {"sqrt", "begin", "end"}
+    ])  # fmt: skip
+    to_text = LatexNodes2Text(math_mode="text", latex_context=text, keep_braced_groups=True, keep_braced_groups_minlen=2)
+    return latexwalker, parsing, to_text
+
+
+def formula_text(tex: str) -> str:
+    """A formula's TeX as one line of plain text (Unicode symbols, TeX's sub- and superscripts)."""
+    latexwalker, parsing, to_text = _converter()
+    # A space after a command without arguments is the writer's ("\log D", "\epsilon = 2u"), which
+    # TeX drops: an empty group after the command keeps it.
+    tex = _SPACE_AFTER_MACRO.sub(lambda m: m.group(0) if m.group(1) in _TAKES_ARGUMENTS else m.group(0) + "{}", tex)
+    nodes, _, _ = latexwalker.LatexWalker(tex, latex_context=parsing, tolerant_parsing=True).get_latex_nodes()
+    return re.sub(r"\s+", " ", to_text.nodelist_to_text(nodes)).strip()
+
+
+def _text_of_formulas(segment: str) -> str:
+    """An index entry's HTML with the TeX of each formula outside code replaced by its text."""
+
+    def one(match: re.Match) -> str:
+        if match.group("dollar"):
+            return "$"
+        tex = next(group for group in match.group("dd", "bracket", "env", "paren", "d") if group is not None)
+        return html.escape(formula_text(html.unescape(tex)), quote=False)
+
+    parts = _INDEX_NOT_TEXT.split(segment)
+    return "".join(part if i % 2 else _TEX.sub(one, part) for i, part in enumerate(parts))
+
+
+# As _NOT_TEXT, but an index entry can end inside a code block (the plugin cuts at headings).
+_INDEX_NOT_TEXT = re.compile(r"(<pre\b[^>]*>.*?(?:</pre>|$)|<code\b[^>]*>.*?</code>|<[^>]*>)", re.S)
+
+
+def search_index_without_tex(site_dir: Path) -> None:
+    path = site_dir / "search" / "search_index.json"
+    if not path.is_file():
+        return
+    index = json.loads(path.read_text(encoding="utf-8"))
+    for doc in index["docs"]:
+        doc["title"] = _text_of_formulas(doc["title"])
+        doc["text"] = _text_of_formulas(doc["text"])
+    path.write_text(json.dumps(index, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+
+
 # -- events ------------------------------------------------------------------------------------
 def on_config(config):
     if STYLESHEET not in config.extra_css:
@@ -185,6 +262,10 @@ def on_files(files, config):
 def on_post_page(output, page, config):
     output, _ = render_math(output, page.file.src_uri, page.file.src_uri.endswith(".ipynb"))
     return output
+
+
+def on_post_build(config):
+    search_index_without_tex(Path(config.site_dir))  # hooks run after the plugins: the index is written
 
 
 def on_shutdown():
