@@ -439,6 +439,34 @@ def test_katex_is_pinned_and_its_assets_are_published(site):
     assert not (site / "vendor" / "mathjax").exists()
 
 
+@pytest.mark.parametrize("url", PAGES)
+def test_a_local_build_has_no_repository_edit_or_colab_link(site, url):
+    """The workflow sets LSM_REPO_URL and LSM_EDIT_URI from the repository it runs in; a local
+    build has neither, and shows no link rather than a wrong one."""
+    if os.environ.get("LSM_REPO_URL"):
+        pytest.skip("LSM_REPO_URL is set: this build links its repository")
+    page = (site / url / "index.html").read_text(encoding="utf-8")
+    assert "md-source" not in page and 'rel="edit"' not in page and "colab.research.google.com" not in page
+
+
+def test_the_repository_links_are_derived_from_the_repository_the_workflow_runs_in():
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import mkdocs_hooks
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    colab = mkdocs_hooks.colab_base("https://github.com/someone/lsm", "edit/main/docs/")
+    assert colab == "https://colab.research.google.com/github/someone/lsm/blob/main/"
+    assert mkdocs_hooks.colab_base("https://github.com/someone/lsm/", "edit/dev/docs/").endswith("/lsm/blob/dev/")
+    assert mkdocs_hooks.colab_base(None, None) is None  # a local build
+    assert mkdocs_hooks.colab_base("https://gitlab.com/someone/lsm", "edit/main/docs/") is None  # Colab opens GitHub
+    edit = mkdocs_hooks.notebook_edit_url("https://github.com/someone/lsm/edit/main/docs/notebooks/01_softmax.ipynb")
+    assert edit == "https://github.com/someone/lsm/edit/main/notebooks/01_softmax.ipynb"
+    workflow = (ROOT / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8")
+    assert "LSM_REPO_URL: ${{ github.server_url }}/${{ github.repository }}" in workflow
+    assert "LSM_EDIT_URI: edit/${{ github.event.repository.default_branch }}/docs/" in workflow
+
+
 def test_rst_math_in_docstrings_becomes_arithmatex_and_autorefs():
     sys.path.insert(0, str(ROOT / "tools"))
     try:

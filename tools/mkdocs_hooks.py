@@ -184,6 +184,28 @@ class RstMath(Extension):
         md.preprocessors.register(RstMathPreprocessor(md, self.api, self.package), "lsm_rst_math", 25)
 
 
+# -- the repository's links (the published site only) -------------------------------------------
+_GITHUB_REPO = re.compile(r"https://github\.com/(?P<repo>[\w.-]+/[\w.-]+?)/?$")
+_BRANCH = re.compile(r"^/?(?:edit|blob)/(?P<branch>[^/]+)/")
+
+
+def colab_base(repo_url: str | None, edit_uri: str | None) -> str | None:
+    """Where Google Colab opens this repository's files, for a GitHub ``repo_url`` and an
+    ``edit_uri`` of the form ``edit/<branch>/...``: ``https://colab.research.google.com/github/
+    <owner>/<repo>/blob/<branch>/``; None otherwise (a local build sets neither)."""
+    repo = _GITHUB_REPO.match(repo_url or "")
+    branch = _BRANCH.match(edit_uri or "")
+    if not (repo and branch):
+        return None
+    return f"https://colab.research.google.com/github/{repo['repo']}/blob/{branch['branch']}/"
+
+
+def notebook_edit_url(edit_url: str) -> str:
+    """A notebook page's edit link names notebooks/, not docs/notebooks/: that is a symbolic link,
+    which GitHub's editor does not follow."""
+    return edit_url.replace("/docs/notebooks/", "/notebooks/", 1)
+
+
 # -- events -----------------------------------------------------------------------------------
 @event_priority(100)  # before mkdocstrings reads the Markdown extensions
 def on_config(config):
@@ -194,7 +216,14 @@ def on_config(config):
         log.warning("mkdocs.yml: nav has no '%s' section for the notebooks", NOTEBOOKS_SECTION)
     package_dir = Path(config.config_file_path).parent / "lsm"
     config.markdown_extensions.append(RstMath(public_api(package_dir), package_dir.name))
+    config.extra["colab"] = colab_base(config.repo_url, config.edit_uri)  # overrides/main.html
     return config
+
+
+def on_page_context(context, page, config, nav):
+    if page.edit_url and page.file.src_uri.endswith(".ipynb"):
+        page.edit_url = notebook_edit_url(page.edit_url)
+    return context
 
 
 _READING_ITEM = re.compile(
