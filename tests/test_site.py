@@ -440,6 +440,12 @@ def test_katex_is_pinned_and_its_assets_are_published(site):
 
 
 @pytest.mark.parametrize("url", PAGES)
+def test_the_search_dialog_has_an_accessible_name(site, url):
+    dialogs = select(html_of(site, url), '[role="dialog"]')
+    assert dialogs and all(d.get("aria-label") or d.get("aria-labelledby") for d in dialogs), url or "home"
+
+
+@pytest.mark.parametrize("url", PAGES)
 def test_a_local_build_has_no_repository_edit_or_colab_link(site, url):
     """The workflow sets LSM_REPO_URL and LSM_EDIT_URI from the repository it runs in; a local
     build has neither, and shows no link rather than a wrong one."""
@@ -684,11 +690,14 @@ COLOURS = r"""((scheme) => {
   };
   const pick = (sel) => { const el = document.querySelector(sel);
     return el ? [getComputedStyle(el).color, behind(el)] : null; };
+  const link = document.querySelector('article p a[href]:not(.glightbox)');
   return {prose: pick('article p'),
           code: pick('article .highlight pre, article .highlight-ipynb pre, article pre code'),
           output: pick('article .jp-OutputArea-output pre'),
           formula: pick('article .katex'),
-          link: pick('article p a[href]')};
+          link: pick('article p a[href]'),
+          copyright: pick('.md-copyright'),
+          underlined: link ? getComputedStyle(link).textDecorationLine.includes('underline') : null};
 })"""
 
 
@@ -696,9 +705,13 @@ def assert_readable(colours: dict, scheme: str, url: str) -> None:
     """The page has a paragraph; each kind of text found keeps a WCAG contrast of at least 4.5
     against what is behind it."""
     assert colours["prose"], f"{url or 'home'}: no paragraph"
+    underlined = colours.pop("underlined")
     for what, pair in colours.items():
         if pair:
             assert contrast(*pair) >= 4.5, f"{url or 'home'}, {scheme}: {what} {pair} contrast {contrast(*pair):.2f}"
+    # a link in running text differs from the words around it by more than colour (WCAG 1.4.1)
+    if colours["link"]:
+        assert underlined or contrast(colours["link"][0], colours["prose"][0]) >= 3, f"{url or 'home'}: links by colour alone"
 
 
 def load(page, server, url: str) -> dict:

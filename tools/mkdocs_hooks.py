@@ -387,11 +387,24 @@ def on_page_content(html, page, config, files):
     return _INLINE_STYLE.sub(to_shared_file, html)
 
 
+# mkdocs-material's search is a dialog without a name, which screen readers announce as "dialog"
+# (Lighthouse: aria-dialog-name); it is named as its input is labelled.
+_SEARCH_DIALOG = '<div class="md-search" data-md-component="search" role="dialog">'
+
+
+def name_search_dialog(output: str, page) -> str:
+    if _SEARCH_DIALOG not in output:
+        log.warning("%s: mkdocs-material's search dialog was not found: it is left unnamed", page.file.src_uri)
+        return output
+    return output.replace(_SEARCH_DIALOG, _SEARCH_DIALOG[:-1] + ' aria-label="Search">', 1)
+
+
 def on_post_page(output, page, config):
     """Link the page's notebook CSS at the end of its <head>, not in the body where nbconvert put
     its <style>: the cascade keeps its order (these rules still come after the theme's), and the
     browser has every rule before it first styles the page instead of meeting a stylesheet
-    halfway through the article."""
+    halfway through the article. Name the search dialog."""
+    output = name_search_dialog(output, page)
     links = "".join(
         f'<link rel="stylesheet" href="{get_relative_url(path, page.url)}">' for path in _page_css.get(page.file.src_uri, [])
     )
