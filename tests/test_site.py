@@ -643,7 +643,8 @@ AT_PHONE_WIDTH = r"""(() => {
     if (box.width && (box.right > width + 1 || box.left < -1)) clipped.push(`${name(e)} at ${Math.round(box.left)}..${Math.round(box.right)} px`);
     const style = getComputedStyle(e);
     if (['auto', 'scroll'].includes(style.overflowX) && e.scrollWidth > e.clientWidth + 1) {
-      if (!style.backgroundImage.includes('radial-gradient') || !style.backgroundAttachment.includes('local')) uncued.push(name(e));
+      const layers = style.backgroundAttachment.split(', ');  // covers scroll with the content, shadows stay
+      if (!(layers.includes('local') && layers.includes('scroll') && style.backgroundImage.includes('gradient'))) uncued.push(name(e));
       skip(e);  // what the box scrolls is reached by scrolling it
     } else if (['hidden', 'clip'].includes(style.overflowX)) {
       skip(e);  // nothing inside paints outside this box (KaTeX's wide SVG strokes, an svg)
