@@ -19,8 +19,8 @@ fail. pytest-playwright's launch options work (``--headed``, ``--slowmo 500``).
 from __future__ import annotations
 
 import ast
-import contextlib
 import functools
+import gzip
 import hashlib
 import http.server
 import json
@@ -718,46 +718,44 @@ def assert_readable(colours: dict, scheme: str, url: str) -> None:
 def load(page, server, url: str) -> dict:
     """Open ``url`` and return what INSPECT finds once its fonts and images are in.
 
-    It waits for the search worker's fetch of the index to finish, the last request of a page
-    but the favicon (which test_every_file_a_page_loads_is_published checks in the HTML); the
-    evaluation is a barrier: every event of the page before its answer (a failed request, a
-    console error) has reached ``watched`` when it returns."""
-    with page.expect_request_finished(lambda request: request.url.endswith("/search/search_index.json")):
-        page.goto(server + url)
+    The evaluation is a barrier: every event of the page before its answer (a failed request,
+    a console error) has reached ``watched`` when it returns. The search index is not among
+    them: overrides/partials/search-on-demand.html holds it back until search is opened."""
+    page.goto(server + url, wait_until="load")
     return page.evaluate(INSPECT)
 
 
-@contextlib.contextmanager
-def an_empty_search_index(page, site):
-    """While it lasts, answer the page's requests for the search index with an index of no
-    documents; it yields the URLs the page asked for. mkdocs-material's worker builds its lunr index from the
-    1 MB file on every page load, about 0.7 s of CPU here: the same file and the same worker on
-    every page, which the search tests below load and query for real."""
-    index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
-    asked: list[str] = []
+# Every notebook page, first visit, every resource but its own plots (the issue's budget).
+PAGE_BUDGET = 350_000
+COMPRESSED_ON_THE_WIRE = (".html", ".css", ".js", ".json", ".svg", "/")  # served gzip; fonts and PNGs as they are
 
-    def empty(route):
-        asked.append(route.request.url)
-        route.fulfill(json={"config": index["config"], "docs": []})
 
-    page.route("**/search/search_index.json", empty)
-    try:
-        yield asked
-    finally:
-        page.unroute("**/search/search_index.json", empty)
+def transfer_bytes(site: Path, server: str, urls: list[str], url: str) -> tuple[int, list[str]]:
+    """What a first visit to ``url`` downloads: each same-site file it asked for, once, gzip -6
+    for text (as a server compresses it), raw for fonts and images; minus the page's own plots."""
+    total, counted = 0, []
+    for path in sorted({urllib.parse.urlsplit(u).path for u in urls if u.startswith(server)}):
+        if path.startswith("/" + url) and "/plot-" in path:
+            continue
+        file = site / urllib.parse.unquote(path.lstrip("/"))
+        data = (file / "index.html" if file.is_dir() else file).read_bytes()
+        total += len(gzip.compress(data, 6, mtime=0)) if path.endswith(COMPRESSED_ON_THE_WIRE) else len(data)
+        counted.append(path)
+    return total, counted
 
 
 @pytest.mark.parametrize("url", PAGES, ids=lambda u: u.strip("/") or "home")
 def test_page_renders_offline_without_errors(site, server, page, watched, url):
-    with an_empty_search_index(page, site) as index_asked:
-        info = load(page, server, url)
+    info = load(page, server, url)
     name = url.strip("/").replace("/", "-") or "index"
     screenshot(page, name)
 
     outside = [u for u in watched.requests if not u.startswith((server, "data:", "blob:"))]
     assert not outside, f"requests that leave the site: {outside}"
     assert not watched.problems, "\n".join(watched.problems)
-    assert index_asked and set(index_asked) == {server + "search/search_index.json"}, index_asked
+    assert not [u for u in watched.requests if u.endswith("/search_index.json")], "the index is fetched when search opens"
+    weight, counted = transfer_bytes(site, server, watched.requests, url)
+    assert weight <= PAGE_BUDGET, f"{url or 'home'}: {weight} bytes over {len(counted)} files: {counted}"
 
     expected_tex = expected_math(url)
     notebook = next((p for p in NOTEBOOKS if page_url(p) == url), None)
@@ -871,9 +869,12 @@ def test_search_finds_english_and_chinese_terms_offline(server, page, watched):
     """One page load, one query after another, as a reader would search (each load builds the
     lunr index from the whole search_index.json again, about 1 core-s)."""
     load(page, server, "")
+    index = server + "search/search_index.json"
+    assert index not in watched.requests, "the index is loaded before anyone searches"
     for query, where in SEARCHES.items():
         hits = search(page, query)
         assert any(h.startswith(where) for h in hits), f"search for {query!r} found {hits}, nothing under {where}"
+    assert watched.requests.count(index) == 1, "opening search fetches the index, once"
     assert not watched.problems, "\n".join(watched.problems)
 
 
@@ -933,8 +934,7 @@ def test_every_plot_is_a_file_beside_its_page_that_opens_in_the_lightbox(site, n
 
 
 def test_a_click_on_a_plot_opens_it_full_screen(site, server, page, watched):
-    with an_empty_search_index(page, site):
-        load(page, server, "notebooks/08_cpu_vs_cuda/")  # one of the lighter pages with a plot
+    load(page, server, "notebooks/08_cpu_vs_cuda/")  # one of the lighter pages with a plot
     page.locator("article a.glightbox").first.click()
     shown = page.locator(".glightbox-container .gslide.current .gslide-image img")
     shown.wait_for(timeout=10_000)
@@ -947,8 +947,7 @@ def test_the_copy_button_copies_runnable_code_without_prompts_or_outputs(site, s
     """mkdocs-material's copy button copies a block's innerText while the block carries the
     attribute data-md-copying; on the home page's console examples that text must be the code
     alone: no >>> or ... prompt, no printed output, and Python that compiles."""
-    with an_empty_search_index(page, site):
-        load(page, server, "")
+    load(page, server, "")
     blocks = page.evaluate(r"""(() => [...document.querySelectorAll('article .highlight code')]
       .filter(code => code.innerText.includes('>>>'))
       .map(code => { code.setAttribute('data-md-copying', '');
